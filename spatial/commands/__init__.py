@@ -1,0 +1,7 @@
+"""CLI commands, one module each; :data:`COMMANDS` is what ``spatial`` offers."""
+
+from __future__ import annotations
+
+from .build import build
+
+COMMANDS: list = [build]

