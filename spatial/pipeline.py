@@ -8,6 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from .boundaries import district_boundary
 from .errors import InputError, ProblemList
@@ -82,6 +83,7 @@ def load_district(data: DataDir, adcode: str) -> DistrictInputs:
                seed_text=seed_text)
     boundary = load_boundary(data, spec)
     _check_inside(places, features, boundary, gaz_path, feat_path)
+    features = clip_features(features, boundary)
     proj_path = data.root / "projects" / f"{adcode}.csv"
     projects_table = inputs.read_csv(proj_path) if proj_path.exists() else None
     return DistrictInputs(spec, places, features, boundary, seed_text, projects_table)
@@ -101,7 +103,7 @@ def load_boundary(data: DataDir, spec: PlanSpec) -> gpd.GeoDataFrame:
 
 def _check_inside(places: gpd.GeoDataFrame, features: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
                   gaz_path: Path, feat_path: Path) -> None:
-    """Every place and feature lies inside the district unless its row says why not."""
+    """Every place lies inside the district unless its row says why not; every feature touches it."""
     p = ProblemList()
     shape = boundary.geometry.iloc[0]
     for i, row in enumerate(places.itertuples(index=False)):
@@ -110,10 +112,18 @@ def _check_inside(places: gpd.GeoDataFrame, features: gpd.GeoDataFrame, boundary
                   f"({row.geometry.x:.5f}, {row.geometry.y:.5f}) lies outside the district",
                   "correct the coordinates, or give the reason in the outside column")
     for row in features.itertuples(index=False):
-        if not row.outside and not shape.buffer(1e-4).covers(row.geometry):
-            p.add(feat_path, f"feature {row.id}", "extends outside the district",
-                  "clip it to the district, or give the reason in its outside property")
+        if not shape.intersects(row.geometry):
+            p.add(feat_path, f"feature {row.id}", "lies wholly outside the district",
+                  "correct its coordinates (lon/lat order, CRS) or remove it")
     p.raise_if_any()
+
+
+def clip_features(features: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Features cut to the district (rivers and roads run on beyond it), unless marked outside."""
+    inside = features["outside"] == ""
+    geoms = features.geometry.values.copy()
+    geoms[inside.to_numpy()] = shapely.intersection(geoms[inside.to_numpy()], boundary.geometry.iloc[0])
+    return features.set_geometry(geoms)
 
 
 def build_district(inp: DistrictInputs, *, official_townships: gpd.GeoDataFrame | None = None) -> DistrictLayers:

@@ -8,6 +8,7 @@ import geopandas as gpd
 
 from ..layers import DistrictLayers
 from .files import geojson_text, staged_dir, write_text
+from .gpkg import gpkg_bytes
 
 
 def layer_frames(layers: DistrictLayers) -> dict[str, gpd.GeoDataFrame]:
@@ -30,7 +31,11 @@ def layer_frames(layers: DistrictLayers) -> dict[str, gpd.GeoDataFrame]:
 
 
 def write_district(layers: DistrictLayers, out_dir: Path, *, extra: dict[str, bytes] | None = None) -> list[Path]:
-    """Write ``out_dir/<adcode>/`` atomically: every file or, on failure, none (old files kept)."""
+    """Write ``out_dir/<adcode>/`` atomically: every file or, on failure, none (old files kept).
+
+    One GeoJSON per layer (EPSG:4326) and ``<adcode>.gpkg`` with the non-empty layers in
+    CGCS2000 and their QGIS styles; ``extra`` adds files (name -> bytes), e.g. tables.
+    """
     target = Path(out_dir) / layers.adcode
     written = []
     with staged_dir(target) as stage:
@@ -38,7 +43,9 @@ def write_district(layers: DistrictLayers, out_dir: Path, *, extra: dict[str, by
             sort = "id" if "id" in gdf.columns else gdf.columns[0]
             write_text(stage / f"{stem}.geojson", geojson_text(gdf, sort_by=sort, name=f"{layers.adcode}-{stem}"))
             written.append(target / f"{stem}.geojson")
-        for name, data in (extra or {}).items():
+        frames = {k: v for k, v in layer_frames(layers).items() if len(v)}
+        extra = {f"{layers.adcode}.gpkg": gpkg_bytes(frames), **(extra or {})}
+        for name, data in extra.items():
             (stage / name).write_bytes(data)
             written.append(target / name)
     return written

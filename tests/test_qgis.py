@@ -1,0 +1,60 @@
+"""GeoPackages opened by QGIS itself (Debian python3-qgis, system Python, in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+
+from spatial._style import ROLE_STYLE
+from spatial.cli import main
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+SCRIPT = Path(__file__).parent / "qgis" / "open_gpkg.py"
+
+
+def _has_qgis() -> bool:
+    return subprocess.run([SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def qgis_python() -> str:
+    if not Path(SYSTEM_PYTHON).exists() or not _has_qgis():
+        if os.environ.get("CI"):
+            pytest.fail("python3-qgis is not installed (scripts/system-deps.sh installs it)")
+        pytest.skip("python3-qgis not installed")
+    return SYSTEM_PYTHON
+
+
+def open_in_qgis(python: str, gpkg: Path) -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    res = subprocess.run([python, str(SCRIPT), str(gpkg)], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_qgis_opens_the_district_geopackage_with_styles(synth: Path, qgis_python: str):
+    res = CliRunner().invoke(main, ["build", "--data", str(synth / "data"), "--seeds", str(synth / "seeds"),
+                                    "--layers", str(synth / "layers"), "--maps", str(synth / "maps")])
+    assert res.exit_code == 0, res.output
+    out = synth / "layers" / "999901"
+    report = open_in_qgis(qgis_python, out / "999901.gpkg")["layers"]
+    assert set(report) >= {"boundary", "townships", "elements", "axes", "places", "features_lines"}
+    for name, info in report.items():
+        assert info["valid"], name
+        assert info["crs"] == "EPSG:4490", name
+    elements = gpd.read_file(out / "elements.geojson")
+    assert report["elements"]["count"] == len(elements) == 6
+    assert report["elements"]["ids"] == sorted(elements["id"])
+    assert report["elements"]["renderer"] == "categorizedSymbol"
+    assert report["elements"]["attr"] == "role"
+    assert report["elements"]["categories"]["core"] == ROLE_STYLE["core"]["fill"]
+    assert report["townships"]["count"] == 4
+    # QGIS's own ellipsoidal measure (GRS80) agrees with area_km2 to 0.01 %.
+    for fid, km2 in zip(elements["id"], elements["area_km2"]):
+        assert report["elements"]["area_m2"][fid] / 1e6 == pytest.approx(km2, rel=1e-4), fid
