@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the tests use for real: Chromium (maps in a browser), QGIS's Python
+# (GeoPackages opened by QGIS) and CJK fonts (screenshots that show Chinese).
+set -euo pipefail
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+/usr/bin/python3 -c "import qgis.core" 2>/dev/null || need+=(python3-qgis)
+[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: missing Debian packages: ${need[*]}; fix: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
