@@ -1,0 +1,78 @@
+"""The planning-diagram palette, shared by the web maps and the QGIS styles.
+
+Colours follow the conventions of Chinese planning diagrams (规划示意图): cores and poles red,
+axes orange arrows, belts amber bands, corridors blue along their rivers and roads, zones in
+distinct pale tints, groups as dashed outlines, ecological red lines as a green hatch and
+their overlaps with layout elements outlined red.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+#: Role -> drawing style. ``stroke``/``fill`` are CSS hex colours, ``fill_opacity`` 0-1,
+#: ``weight`` the outline (or line) width in pixels, ``dash`` an SVG dash array ("" = solid),
+#: ``marker`` how the element's point is drawn (star, big-star, circle or none).
+ROLE_STYLE: Mapping[str, Mapping[str, object]] = MappingProxyType({
+    "core": MappingProxyType({"label": "核心", "stroke": "#b2182b", "fill": "#e31a1c", "fill_opacity": 0.40,
+                              "weight": 2.5, "dash": "", "marker": "star"}),
+    "pole": MappingProxyType({"label": "增长极", "stroke": "#7a0177", "fill": "#dd3497", "fill_opacity": 0.40,
+                              "weight": 2.5, "dash": "", "marker": "big-star"}),
+    "axis": MappingProxyType({"label": "发展轴", "stroke": "#e66101", "fill": "#fdb863", "fill_opacity": 0.15,
+                              "weight": 7.0, "dash": "", "marker": "none"}),
+    "belt": MappingProxyType({"label": "发展带", "stroke": "#d95f0e", "fill": "#fec44f", "fill_opacity": 0.35,
+                              "weight": 1.5, "dash": "", "marker": "none"}),
+    "zone": MappingProxyType({"label": "功能片区", "stroke": "#525252", "fill": "#fdd49e", "fill_opacity": 0.45,
+                              "weight": 1.5, "dash": "", "marker": "none"}),
+    "group": MappingProxyType({"label": "组团", "stroke": "#6a3d9a", "fill": "#cab2d6", "fill_opacity": 0.12,
+                               "weight": 2.5, "dash": "8 6", "marker": "none"}),
+    "corridor": MappingProxyType({"label": "廊道", "stroke": "#1f78b4", "fill": "#6baed6", "fill_opacity": 0.35,
+                                  "weight": 1.5, "dash": "", "marker": "none"}),
+    "node": MappingProxyType({"label": "节点", "stroke": "#54278f", "fill": "#9e9ac8", "fill_opacity": 0.25,
+                              "weight": 1.5, "dash": "", "marker": "circle"}),
+})
+
+#: Distinct pale tints for the zones of one structure, used in order (片区一, 片区二, ...).
+ZONE_TINTS: tuple[str, ...] = (
+    "#fdd49e", "#c7e9c0", "#c6dbef", "#fcc5c0", "#dadaeb", "#fff7bc", "#d9f0d3", "#fde0dd",
+    "#e5f5f9", "#f2f0f7",
+)
+
+#: Function category -> marker colour of a project.
+CATEGORY_COLOURS: Mapping[str, str] = MappingProxyType({
+    "工业": "#7f2704", "科创": "#6a51a3", "交通": "#525252", "物流": "#8c6d31", "商贸": "#d94801",
+    "文旅": "#e7298a", "生态": "#238b45", "水利": "#2171b5", "能源": "#fec44f", "公共服务": "#41b6c4",
+    "教育": "#1d91c0", "医疗": "#cb181d", "住房更新": "#a6761d", "农业": "#78c679", "other": "#969696",
+})
+
+#: Ecological protection red lines: green hatch over a pale green fill.
+REDLINE_STYLE: Mapping[str, object] = MappingProxyType({
+    "label": "生态保护红线", "stroke": "#1a9850", "fill": "#a6d96a", "fill_opacity": 0.25, "weight": 1.2,
+    "hatch": "#1a9850", "hatch_angle": 45, "hatch_weight": 2, "hatch_space": 6,
+})
+#: Where an element and a red line overlap: red outline, no fill.
+OVERLAP_STYLE: Mapping[str, object] = MappingProxyType({
+    "label": "要素与红线重叠", "stroke": "#e31a1c", "weight": 2.5, "dash": "4 3", "fill_opacity": 0.0,
+})
+#: Context: district boundary, township cells and geographic features by kind.
+BOUNDARY_STYLE: Mapping[str, object] = MappingProxyType({"stroke": "#252525", "weight": 3.0, "dash": "12 4 2 4"})
+TOWNSHIP_STYLE: Mapping[str, object] = MappingProxyType({"stroke": "#969696", "weight": 1.0, "dash": "3 3"})
+FEATURE_COLOURS: Mapping[str, str] = MappingProxyType({
+    "river": "#4a90d9", "lake": "#4a90d9", "wetland": "#74c0e8", "water-source": "#4a90d9",
+    "road": "#8c8c8c", "railway": "#4d4d4d", "park": "#74c476", "forest": "#41ab5d", "scenic": "#74c476",
+    "zone": "#bdbdbd", "other": "#bdbdbd",
+})
+#: Map background where no basemap is drawn (paper-like, as printed planning diagrams).
+PAPER = "#f7f4ec"
+
+
+def zone_tint(index: int) -> str:
+    """Tint of the ``index``-th zone (0-based) of a structure, cycling through :data:`ZONE_TINTS`."""
+    return ZONE_TINTS[index % len(ZONE_TINTS)]
+
+
+def darker(hex_colour: str, factor: float = 0.6) -> str:
+    """The same hue, darker (each RGB channel times ``factor``), for outlines of tinted fills."""
+    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c * factor):02x}" for c in rgb)
