@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .build import build
+from .overlap import overlap
 
-COMMANDS: list = [build]
+COMMANDS: list = [build, overlap]

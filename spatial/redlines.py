@@ -1,0 +1,321 @@
+"""Ecological protection red lines (生态保护红线): official files cleaned, or an illustrative sample.
+
+Official red lines come in any CRS (often a CGCS2000 Gauss-Kruger zone), with invalid rings
+and patches that overlap each other. :func:`prepare_redlines` turns such a layer into clean,
+non-overlapping polygons in EPSG:4326 and says, in plain words, what it did. When no official
+file is given, :func:`sample_redlines` builds an illustrative layer from the ecological
+features a plan names, marked ``official=False`` everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+from .crs import gk_zone_epsg
+from .errors import InputError
+from .io.vector import read_vector
+from .overlap import ellipsoidal_area_m2, polygonal
+
+#: Field names that hold the red-line type in official data, tried in this order (any case).
+TYPE_FIELDS = ("红线类型", "类型", "类别", "hxlx", "type", "kind")
+#: Field names that hold a patch's name, tried in this order (any case).
+NAME_FIELDS = ("名称", "红线名称", "hxmc", "name", "mc")
+#: Type given to patches whose type field is empty.
+UNSPECIFIED = "unspecified"
+#: Columns of a prepared red-line layer, in this order.
+REDLINE_COLUMNS = ["id", "name", "type", "official", "source", "basis", "area_km2"]
+#: Buffer width of an ecological line feature (a river) that gives no ``width_m``.
+DEFAULT_LINE_WIDTH_M = 200.0
+
+
+@dataclass
+class RepairReport:
+    """What :func:`prepare_redlines` did to a layer, in counts and in plain words."""
+
+    source: str
+    official: bool
+    crs: str
+    features_in: int
+    repaired: int = 0
+    dropped_empty: int = 0
+    overlap_pairs: int = 0
+    overlap_m2: float = 0.0
+    merged_into: int = 0
+    merged_from: int = 0
+    cross_type_pairs: int = 0
+    cross_type_m2: float = 0.0
+    type_field: str | None = None
+    types: list[str] = field(default_factory=list)
+    patches_out: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_field(columns, candidates) -> str | None:
+    """The first column whose name matches one of ``candidates`` (case-insensitive), or None."""
+    lower = {str(c).lower(): c for c in columns}
+    for name in candidates:
+        if name.lower() in lower:
+            return lower[name.lower()]
+    return None
+
+
+def _crs_label(crs) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label (the smallest member index) of each of ``n`` nodes joined by edges a-b."""
+    labels = np.arange(n)
+    while True:
+        new = labels.copy()
+        low = np.minimum(labels[a], labels[b])
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, labels):
+            return labels
+        labels = new
+
+
+def _overlapping_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs i < j of polygons whose interiors intersect (touching edges do not count)."""
+    a, b = STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    inner = ~shapely.touches(geoms[a], geoms[b])
+    return a[inner], b[inner]
+
+
+def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport) -> pd.DataFrame:
+    """Merge overlapping patches of the same type into one patch each (first member's id)."""
+    geoms = frame["geometry"].to_numpy()
+    a, b = _overlapping_pairs(geoms)
+    same = frame["type"].to_numpy()[a] == frame["type"].to_numpy()[b]
+    a, b = a[same], b[same]
+    report.overlap_pairs = len(a)
+    if not len(a):
+        return frame
+    labels = _components(len(frame), a, b)
+    rows = []
+    for label, group in frame.groupby(labels, sort=True):
+        if len(group) == 1:
+            rows.append(group.iloc[0].to_dict())
+            continue
+        merged = shapely.union_all(group["geometry"].to_numpy())
+        before = ellipsoidal_area_m2(group["geometry"].to_numpy()).sum()
+        report.overlap_m2 += before - ellipsoidal_area_m2([merged])[0]
+        report.merged_from += len(group)
+        report.merged_into += 1
+        row = group.iloc[0].to_dict()
+        names = [n for n in dict.fromkeys(group["name"]) if isinstance(n, str) and n]
+        row.update(geometry=merged, name="、".join(names) or None,
+                   basis=f"{row['basis']}; dissolved from overlapping patches {', '.join(group['id'])}")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=frame.columns)
+
+
+def _resolve_cross_type(frame: pd.DataFrame, report: RepairReport) -> pd.DataFrame:
+    """Give area where patches of different types overlap to the type first in sort order."""
+    geoms = frame["geometry"].to_numpy()
+    a, b = _overlapping_pairs(geoms)
+    if not len(a):
+        return frame
+    types = frame["type"].to_numpy()
+    # the patch of the later type (ties: the later row) loses the shared area
+    order = np.lexsort((np.arange(len(frame)), types))
+    rank = np.empty(len(frame), dtype=int)
+    rank[order] = np.arange(len(frame))
+    winner = np.where(rank[a] < rank[b], a, b)
+    loser = np.where(rank[a] < rank[b], b, a)
+    report.cross_type_pairs = len(a)
+    out = frame.copy()
+    for i in np.unique(loser):
+        cut = shapely.union_all(geoms[winner[loser == i]])
+        kept = polygonal(shapely.difference(geoms[i], cut))
+        before = ellipsoidal_area_m2([geoms[i]])[0]
+        report.cross_type_m2 += before - (ellipsoidal_area_m2([kept])[0] if kept is not None else 0.0)
+        out.at[out.index[i], "geometry"] = kept
+    return out[out["geometry"].notna()]
+
+
+def _describe(report: RepairReport) -> list[str]:
+    """The report in plain words, one sentence per line, for notes sheets and maps."""
+    notes = [f"Red lines from {report.source}: " + (
+        "official data." if report.official else
+        "ILLUSTRATIVE, not the official ecological protection red lines (which are not public).")]
+    notes.append(f"Read {report.features_in} features in {report.crs}; reprojected to EPSG:4326 (WGS84 lon/lat).")
+    if report.repaired:
+        notes.append(f"{report.repaired} invalid polygon(s) (e.g. self-intersecting rings) repaired with "
+                     "shapely.make_valid; only their polygonal parts were kept.")
+    if report.dropped_empty:
+        notes.append(f"{report.dropped_empty} feature(s) with an empty or missing geometry (or no area "
+                     "left after repair) dropped.")
+    if report.type_field:
+        notes.append(f"Red-line type taken from field {report.type_field!r}: {'、'.join(report.types)}.")
+    else:
+        notes.append("No red-line type field found; all patches treated as one type.")
+    if report.overlap_pairs:
+        notes.append(f"{report.overlap_pairs} pair(s) of overlapping patches found ({report.overlap_m2 / 1e4:.4f} ha "
+                     f"would be counted twice); {report.merged_from} patches dissolved into {report.merged_into} "
+                     "so that every area is counted once.")
+    else:
+        notes.append("No overlapping patches of the same type found.")
+    if report.cross_type_pairs:
+        notes.append(f"{report.cross_type_pairs} overlap(s) between patches of different types "
+                     f"({report.cross_type_m2 / 1e4:.4f} ha) given to the type first in sort order, so that "
+                     "totals count every area once.")
+    notes.append(f"{report.patches_out} red-line patch(es) used; areas ellipsoidal (geodesic) on CGCS2000/GRS80.")
+    return notes
+
+
+def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
+                     type_field: str | None = None) -> tuple[gpd.GeoDataFrame, RepairReport]:
+    """Clean a red-line layer: EPSG:4326, valid polygons, no overlapping patches.
+
+    Parameters
+    ----------
+    gdf
+        Red-line polygons in any CRS (declared).
+    source
+        Where the layer comes from (a file name), for the report and error messages.
+    official
+        Whether these are the official red lines; carried into every row and note.
+    type_field
+        Field holding the red-line type; detected from :data:`TYPE_FIELDS` when None.
+
+    Returns
+    -------
+    (GeoDataFrame, RepairReport)
+        Columns :data:`REDLINE_COLUMNS` + geometry, one row per patch, rows disjoint. Ids come
+        from an ``id`` field when it is unique, else ``rl-NNNNN`` by row number.
+
+    Raises
+    ------
+    InputError
+        No CRS, an unknown ``type_field``, or no polygon left.
+    """
+    if gdf.crs is None:
+        raise InputError.one(source, "CRS", "the layer declares no coordinate reference system",
+                             "set the CRS of the layer (e.g. EPSG:4547) before preparing it")
+    if type_field is not None and type_field not in gdf.columns:
+        fields = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
+        raise InputError.one(source, f"field {type_field}", "no such field", f"use one of: {fields}")
+    report = RepairReport(source=source, official=official, crs=_crs_label(gdf.crs), features_in=len(gdf))
+    data = gdf.to_crs(4326)
+    type_field = type_field or detect_field(gdf.columns.drop(gdf.geometry.name), TYPE_FIELDS)
+    name_field = detect_field(gdf.columns.drop(gdf.geometry.name), NAME_FIELDS)
+    ids = data["id"].astype(str) if "id" in data.columns and data["id"].notna().all() and data["id"].is_unique \
+        else pd.Series([f"rl-{i:05d}" for i in range(1, len(data) + 1)], index=data.index)
+    types = data[type_field].map(lambda v: UNSPECIFIED if pd.isna(v) or str(v).strip() == "" else str(v).strip()) \
+        if type_field else pd.Series(UNSPECIFIED, index=data.index)
+    basis = data["basis"].astype(str) if "basis" in data.columns else \
+        pd.Series(f"{'official red line' if official else 'red line (not marked official)'} from {source}",
+                  index=data.index)
+    geoms = shapely.force_2d(data.geometry.to_numpy())
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    report.repaired = int(invalid.sum())
+    geoms[invalid] = [polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+    geoms = np.array([polygonal(g) for g in geoms], dtype=object)
+    frame = pd.DataFrame({
+        "id": ids.to_numpy(), "name": data[name_field].to_numpy() if name_field else None,
+        "type": types.to_numpy(), "official": official, "source": source, "basis": basis.to_numpy(),
+        "geometry": geoms,
+    })
+    keep = frame["geometry"].notna().to_numpy()
+    report.dropped_empty = int((~keep).sum())
+    frame = frame[keep].reset_index(drop=True)
+    if frame.empty:
+        raise InputError.one(source, "", "no red-line polygon with an area is left", "check the layer's geometries")
+    report.type_field = type_field
+    report.types = sorted(frame["type"].unique())
+    frame = _dissolve_same_type(frame, report)
+    if len(report.types) > 1:
+        frame = _resolve_cross_type(frame, report)
+    frame["area_km2"] = ellipsoidal_area_m2(frame["geometry"].to_numpy()) / 1e6
+    out = gpd.GeoDataFrame(frame[REDLINE_COLUMNS], geometry=frame["geometry"].to_numpy(), crs=4326)
+    report.patches_out = len(out)
+    report.notes = _describe(report)
+    return out.reset_index(drop=True), report
+
+
+def sample_redlines(features_gdf: gpd.GeoDataFrame, boundary, *, adcode: str) -> gpd.GeoDataFrame:
+    """The illustrative red-line layer of a district, built from the ecological features of its plan.
+
+    Polygons are taken as they are; lines are buffered to their ``width_m`` (default 200 m, i.e.
+    100 m each side) in the district's Gauss-Kruger zone; points are skipped. Everything is
+    clipped to the district and dissolved per feature.
+
+    Parameters
+    ----------
+    features_gdf
+        The district's features (columns ``id``, ``name``, ``kind``, ``ecological``, optional ``width_m``).
+    boundary
+        The district boundary: a GeoDataFrame/GeoSeries or a lon/lat shapely geometry.
+    adcode
+        The district's code, the prefix of every id.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326; columns id, name, kind, official (False), basis, area_km2, geometry; sorted by id.
+    """
+    columns = ["id", "name", "kind", "official", "basis", "area_km2"]
+    if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        boundary = shapely.union_all(boundary.to_crs(4326).geometry.to_numpy())
+    feats = features_gdf.to_crs(4326) if features_gdf.crs is not None else features_gdf
+    eco = feats[feats["ecological"].fillna(False).astype(bool)] if "ecological" in feats.columns else feats.iloc[:0]
+    eco = eco[eco.geom_type.isin(["Polygon", "MultiPolygon", "LineString", "MultiLineString"])]
+    if eco.empty:
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=4326)
+    gk = eco.to_crs(gk_zone_epsg(boundary.centroid.x))
+    width = gk["width_m"].astype(float).fillna(DEFAULT_LINE_WIDTH_M) if "width_m" in gk.columns else \
+        pd.Series(DEFAULT_LINE_WIDTH_M, index=gk.index)
+    lines = gk.geom_type.isin(["LineString", "MultiLineString"])
+    shapes = gk.geometry.copy()
+    shapes[lines] = shapely.buffer(gk.geometry[lines].to_numpy(), width[lines].to_numpy() / 2.0)
+    shapes = gpd.GeoSeries(shapes, crs=gk.crs).to_crs(4326)
+    clipped = [polygonal(g) for g in shapely.intersection(shapes.to_numpy(), boundary)]
+    parts = pd.DataFrame({"fid": eco["id"].astype(str).to_numpy(), "name": eco["name"].to_numpy(),
+                          "kind": eco["kind"].to_numpy(), "geometry": clipped})
+    parts = parts[parts["geometry"].notna()]
+    rows = []
+    for fid, group in parts.groupby("fid", sort=True):
+        name = group["name"].iloc[0]
+        rows.append({
+            "id": f"{adcode}-rl-{fid}", "name": name, "kind": group["kind"].iloc[0], "official": False,
+            "basis": f"illustrative: built from {name} named in the plan; not the official red line",
+            "geometry": shapely.union_all(group["geometry"].to_numpy()),
+        })
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=4326)
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    out["area_km2"] = ellipsoidal_area_m2(out.geometry.to_numpy()) / 1e6
+    return out[columns + ["geometry"]].sort_values("id", kind="mergesort").reset_index(drop=True)
+
+
+def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None = None,
+                  hint_lon: float | None = None, official: bool = True,
+                  type_field: str | None = None) -> tuple[gpd.GeoDataFrame, RepairReport]:
+    """Read an official red-line file (Shapefile, zipped Shapefile, GeoPackage, GeoJSON) and prepare it.
+
+    A layer that carries an ``official`` column (as the layers this tool writes do) is taken as
+    official only when every row says so.
+
+    Raises
+    ------
+    InputError
+        Anything :func:`spatial.io.vector.read_vector` or :func:`prepare_redlines` rejects.
+    """
+    path = Path(path)
+    gdf = read_vector(path, layer=layer, geometry="polygon", crs=crs, hint_lon=hint_lon)
+    if "official" in gdf.columns:
+        official = official and bool(gdf["official"].map(lambda v: str(v).lower() in ("true", "1", "yes")).all())
+    return prepare_redlines(gdf, source=path.name, official=official, type_field=type_field)
