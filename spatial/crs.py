@@ -1,7 +1,8 @@
 """Coordinate systems, ellipsoidal areas and distances.
 
-Conventions: everything is stored in EPSG:4326 (WGS84 lon/lat). Areas are geodesic on the
-CGCS2000 ellipsoid (identical to GRS80 to well below a square metre per km²). Buffers and
+Conventions: everything is stored in EPSG:4326 (WGS84 lon/lat). Areas are ellipsoidal on the
+CGCS2000 ellipsoid (GRS80; the two differ by far less than a square metre per km²), as official
+land statistics are, and agree with geodesic areas (pyproj.Geod) to about 1e-7. Buffers and
 distances are computed in the district's CGCS2000 3-degree Gauss-Kruger zone.
 """
 
@@ -9,10 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from pyproj import CRS, Geod
 
-#: The CGCS2000 ellipsoid (a = 6378137, 1/f = 298.257222101, i.e. GRS80).
-GEOD = Geod(ellps="GRS80")
 M2_PER_MU = 2000.0 / 3.0
 #: Names of coordinate systems that input files may declare for lon/lat columns.
 LONLAT_CRS = ("wgs84", "gcj02", "bd09")
@@ -29,24 +27,51 @@ def gk_zone_epsg(lon: float) -> int:
     return 4534 + (cm - 75) // 3
 
 
-def gk_crs(lon: float) -> CRS:
-    """The CGCS2000 3-degree Gauss-Kruger CRS for a longitude."""
-    return CRS.from_epsg(gk_zone_epsg(lon))
+#: GRS80 (= CGCS2000) semi-major axis and first eccentricity.
+_GRS80_A = 6378137.0
+_GRS80_E = np.sqrt(0.0066943800229008)
+#: Edges longer than this (degrees) are densified before measuring areas.
+MAX_EDGE_DEG = 0.01
 
 
-def geodesic_area_m2(geoms) -> np.ndarray:
-    """Ellipsoidal (CGCS2000/GRS80) area in m² of each lon/lat (multi)polygon; 0 for others."""
-    arr = np.asarray(geoms, dtype=object).ravel()
+def ellipsoidal_area_m2(geoms, *, chunk: int = 8192) -> np.ndarray:
+    """Ellipsoidal area on CGCS2000/GRS80, in m², of each lon/lat (multi)polygon; 0 for others.
+
+    Vectorised: the shoelace formula in Lambert cylindrical equal-area coordinates of the
+    ellipsoid (x = a·λ, y = a·q(φ)/2), which preserve area exactly; edges are taken as straight
+    in those coordinates, after densifying edges longer than :data:`MAX_EDGE_DEG` (about 1 km),
+    so that it agrees with ``pyproj.Geod`` (geodesic edges) to about 1e-7 of the area.
+    """
+    arr = shapely.segmentize(np.asarray(geoms, dtype=object).ravel(), MAX_EDGE_DEG)
+    if len(arr) > chunk:  # bounded temporaries: a few arrays of one float per vertex of a chunk
+        return np.concatenate([ellipsoidal_area_m2(arr[i:i + chunk], chunk=chunk)
+                               for i in range(0, len(arr), chunk)])
     out = np.zeros(len(arr))
-    for i, g in enumerate(arr):
-        if g is not None and not g.is_empty and g.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection"):
-            out[i] = abs(GEOD.geometry_area_perimeter(g)[0])
+    parts, owner = shapely.get_parts(arr, return_index=True)
+    if (shapely.get_type_id(parts) == 7).any():  # members of nested collections
+        parts, sub = shapely.get_parts(parts, return_index=True)
+        owner = owner[sub]
+    poly = shapely.get_type_id(parts) == 3
+    parts, owner = parts[poly], owner[poly]
+    if not len(parts):
+        return out
+    rings, ring_poly = shapely.get_rings(parts, return_index=True)
+    exterior = np.diff(ring_poly, prepend=-1) != 0
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    lam = np.radians(coords[:, 0])
+    s = np.sin(np.radians(coords[:, 1]))
+    es = _GRS80_E * s
+    y = _GRS80_A * (1 - _GRS80_E ** 2) / 2 * (s / (1 - es ** 2) + np.log((1 + es) / (1 - es)) / (2 * _GRS80_E))
+    start = np.flatnonzero(np.diff(ring, prepend=-1))
+    first = np.repeat(start, np.diff(np.r_[start, len(ring)]))
+    x = _GRS80_A * (lam - lam[first])
+    y = y - y[first]
+    same = ring[1:] == ring[:-1]
+    cross = (x[:-1] * y[1:] - x[1:] * y[:-1])[same]
+    ring_area = np.abs(np.bincount(ring[:-1][same], weights=cross, minlength=len(rings))) / 2
+    poly_area = np.bincount(ring_poly, weights=np.where(exterior, ring_area, -ring_area), minlength=len(parts))
+    np.add.at(out, owner, poly_area)
     return out
-
-
-def area_units(m2: float) -> dict[str, float]:
-    """One area in the units a report uses: m², km², ha and 亩."""
-    return {"m2": m2, "km2": m2 / 1e6, "ha": m2 / 1e4, "mu": m2 / M2_PER_MU}
 
 
 # --- Chinese "encrypted" coordinate systems -------------------------------------------------

@@ -13,16 +13,18 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
-from shapely.geometry import LineString, MultiPoint, Point
+from shapely.geometry import LineString, MultiPoint
 from shapely.ops import linemerge
 
-from .crs import geodesic_area_m2, gk_zone_epsg
+from .crs import ellipsoidal_area_m2, gk_zone_epsg
 from .gazetteer import name_index
 from .layers import ELEMENT_COLUMNS, LIST_SEP
 from .plans import DEFAULT_BUFFER_M, DEFAULT_WIDTH_M, Element, PlanSpec, element_id
 
 #: Decimal places of stored lon/lat (6 ≈ 0.1 m); areas are computed on the rounded shapes.
 PRECISION = 6
+#: Longest edge (metres) written to lon/lat layers.
+MAX_EDGE_M = 500.0
 VORONOI_BASIS = "approximate township cell: Voronoi of township seats clipped to the district boundary"
 
 
@@ -46,8 +48,11 @@ class Frame:
         return shapely.transform(geoms, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
 
     def to_wgs84(self, geoms):
+        """Back to lon/lat, edges densified to :data:`MAX_EDGE_M` first so that a straight edge
+        of the projection keeps its course (and area) whichever way a reader interpolates it."""
         t = Transformer.from_crs(self.epsg, 4326, always_xy=True)
-        return shapely.transform(geoms, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+        dense = shapely.segmentize(geoms, MAX_EDGE_M)
+        return shapely.transform(dense, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
 
 
 def finish(geoms) -> np.ndarray:
@@ -88,7 +93,7 @@ def township_cells(places: gpd.GeoDataFrame, frame: Frame,
         cells["precision_m"] = np.maximum(np.round(half_side, -2), seats["precision_m"].to_numpy())
         cells["approximate"] = True
     out = gpd.GeoDataFrame(cells, geometry=finish(frame.to_wgs84(geoms)), crs=4326)
-    out["area_km2"] = np.round(geodesic_area_m2(out.geometry.values) / 1e6, 6)
+    out["area_km2"] = np.round(ellipsoidal_area_m2(out.geometry.values) / 1e6, 6)
     out["id"] = out["name"]
     return out.sort_values("name").reset_index(drop=True)
 
@@ -214,7 +219,7 @@ def build_elements(spec: PlanSpec, places: gpd.GeoDataFrame, features: gpd.GeoDa
             points.append(point)
     base = gpd.GeoDataFrame(rows)
     elements = gpd.GeoDataFrame(base, geometry=finish(frame.to_wgs84(np.array(polys, dtype=object))), crs=4326)
-    elements["area_km2"] = np.round(geodesic_area_m2(elements.geometry.values) / 1e6, 6)
+    elements["area_km2"] = np.round(ellipsoidal_area_m2(elements.geometry.values) / 1e6, 6)
     has_line = np.array([g is not None and not g.is_empty for g in lines])
     has_point = np.array([g is not None for g in points])
     axes = gpd.GeoDataFrame(base[has_line].reset_index(drop=True),

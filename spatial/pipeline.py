@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,8 +15,11 @@ from .errors import InputError, ProblemList
 from .gazetteer import features_from_frame, name_index, places_from_table
 from .geometry import Frame, build_elements, township_cells
 from .io import files, inputs
+from .io.tables import read_table
 from .layers import DistrictLayers, StructureInfo
+from .overlap import overlap_elements, overlap_projects
 from .plans import PlanSpec, check_spec, parse_spec
+from .projects import join_projects, locate_projects, project_table
 
 
 @dataclass
@@ -85,7 +88,7 @@ def load_district(data: DataDir, adcode: str) -> DistrictInputs:
     _check_inside(places, features, boundary, gaz_path, feat_path)
     features = clip_features(features, boundary)
     proj_path = data.root / "projects" / f"{adcode}.csv"
-    projects_table = inputs.read_csv(proj_path) if proj_path.exists() else None
+    projects_table = read_table(proj_path) if proj_path.exists() else None
     return DistrictInputs(spec, places, features, boundary, seed_text, projects_table)
 
 
@@ -140,3 +143,35 @@ def build_district(inp: DistrictInputs, *, official_townships: gpd.GeoDataFrame 
         adcode=p.adcode, district=p.district, city=p.city, province=p.province, title=p.title, period=p.period,
         seed=p.seed, structures=structures, boundary=inp.boundary, townships=cells, places=places,
         features=inp.features, elements=elements, axes=axes, nodes=nodes)
+
+
+def locate_plan_projects(inp: DistrictInputs, *, file: str) -> gpd.GeoDataFrame | None:
+    """The plan's own projects (data/projects/<adcode>.csv), located from the gazetteer."""
+    if inp.projects_table is None:
+        return None
+    return locate_projects(inp.projects_table, places=inp.places, features=inp.features,
+                           adcode=inp.spec.plan.adcode, source=file)
+
+
+def analyse(layers: DistrictLayers, *, projects: gpd.GeoDataFrame | None, redlines: gpd.GeoDataFrame,
+            redlines_official: bool, redlines_source: str, notes: list[str], buffer_m: float) -> DistrictLayers:
+    """Join projects to the elements and measure elements and projects against the red lines."""
+    element_stats, overlaps = overlap_elements(layers.elements, redlines)
+    element_stats = element_stats.merge(
+        layers.elements[["id", "structure_id", "structure", "role"]], on="id", how="left")
+    project_stats = None
+    if projects is not None and len(projects):
+        joined, per_element = join_projects(projects, layers.elements)
+        red = overlap_projects(joined, redlines, buffer_m=buffer_m)
+        joined = joined.merge(red, on="id", how="left")
+        projects = joined
+        project_stats = project_table(joined).merge(red, on="id", how="left")
+        counts = per_element.rename(columns={"element_id": "id"}).drop(
+            columns=["element_name", "structure_id", "role", "categories"], errors="ignore")
+        element_stats = element_stats.merge(counts, on="id", how="left")
+    overlaps = overlaps.merge(layers.elements[["id", "name"]].rename(columns={"id": "element_id",
+                                                                              "name": "element_name"}),
+                              on="element_id", how="left")
+    return replace(layers, projects=projects, redlines=redlines, redlines_official=redlines_official,
+                   redlines_source=redlines_source, overlaps=overlaps, element_stats=element_stats,
+                   project_stats=project_stats, notes=[*layers.notes, *notes])

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import LONLAT_CRS, geodesic_area_m2, gk_zone_epsg, to_wgs84, transform_geometries
+from .crs import LONLAT_CRS, ellipsoidal_area_m2, gk_zone_epsg, to_wgs84, transform_geometries
 from .errors import InputError, Problem, ProblemList
 from .gazetteer import name_index
 from .io.tables import CSV_SUFFIXES, XLSX_SUFFIXES, read_table
@@ -630,7 +630,7 @@ def element_pairs(geoms, elements: gpd.GeoDataFrame, *, share_threshold: float =
         poly_idx = np.flatnonzero(poly)
         qp, qe = tree.query(geoms[poly_idx], predicate="intersects")
         qp = poly_idx[qp]
-        share = geodesic_area_m2(shapely.intersection(geoms[qp], egeoms[qe])) / geodesic_area_m2(geoms[qp])
+        share = ellipsoidal_area_m2(shapely.intersection(geoms[qp], egeoms[qe])) / ellipsoidal_area_m2(geoms[qp])
         best = pd.Series(share).groupby(qp).transform("max").to_numpy()
         keep = (share > 0) & ((share >= share_threshold) | (share == best))
         pp, pe, ps = np.r_[pp, qp[keep]], np.r_[pe, qe[keep]], np.r_[ps, share[keep]]

@@ -21,7 +21,8 @@ from shapely import STRtree
 from .crs import gk_zone_epsg
 from .errors import InputError
 from .io.vector import read_vector
-from .overlap import ellipsoidal_area_m2, polygonal
+from .crs import ellipsoidal_area_m2
+from .overlap import polygonal
 
 #: Field names that hold the red-line type in official data, tried in this order (any case).
 TYPE_FIELDS = ("红线类型", "类型", "类别", "hxlx", "type", "kind")

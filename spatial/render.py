@@ -31,7 +31,7 @@ from shapely.geometry import mapping
 
 from . import _style as st
 from . import assets
-from .crs import geodesic_area_m2, transform_geometries
+from .crs import ellipsoidal_area_m2, transform_geometries
 from .errors import InputError
 from .layers import DistrictLayers
 
@@ -502,7 +502,7 @@ def _redline_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: str)
     note = _redline_note(layers)
     fg = folium.FeatureGroup(name="生态保护红线").add_to(m)
     geoms = _display(layers.redlines.geometry.values, tolerance=tol, crs=crs)
-    areas = geodesic_area_m2(layers.redlines.geometry.values) / 1e6
+    areas = ellipsoidal_area_m2(layers.redlines.geometry.values) / 1e6
     feats = []
     for (_, row), g, a in zip(layers.redlines.iterrows(), geoms, areas):
         name = _text(row.get("name")) or "生态保护红线"
@@ -520,7 +520,7 @@ def _redline_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: str)
         o = st.OVERLAP_STYLE
         fg = folium.FeatureGroup(name="要素与红线重叠").add_to(m)
         geoms = _display(layers.overlaps.geometry.values, tolerance=tol, crs=crs)
-        areas = geodesic_area_m2(layers.overlaps.geometry.values) / 1e6
+        areas = ellipsoidal_area_m2(layers.overlaps.geometry.values) / 1e6
         names = dict(zip(layers.elements["id"], layers.elements["name"]))
         feats = []
         for (_, row), g, a in zip(layers.overlaps.iterrows(), geoms, areas):

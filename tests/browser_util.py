@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from spatial import assets
-from spatial.crs import geodesic_area_m2
+from spatial.crs import ellipsoidal_area_m2
 from spatial.layers import ELEMENT_COLUMNS, DistrictLayers, StructureInfo
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -39,7 +39,7 @@ def _element(sid: str, slogan: str, eid: str, role: str, name: str, geom, **extr
            "defined_in_text": True, "interpretation": None, "seed": "999_test.txt", "offset": 100,
            "draw": "landmarks", "basis": "测试", "precision_m": 500.0, "approximate": True, "geometry": geom}
     row.update(extra)
-    row["area_km2"] = float(geodesic_area_m2([geom])[0] / 1e6)
+    row["area_km2"] = float(ellipsoidal_area_m2([geom])[0] / 1e6)
     return row
 
 

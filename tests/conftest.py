@@ -75,7 +75,8 @@ def synth(tmp_path: Path) -> Path:
     (data / "plans" / "999901.yaml").write_text(SYNTH_SPEC, encoding="utf-8")
     (data / "gazetteer" / "999901.csv").write_text(SYNTH_GAZETTEER, encoding="utf-8")
     boundary = gpd.GeoDataFrame(
-        {"id": ["999901-boundary"], "adcode": ["999901"], "name": ["测试区"], "area_km2": [0.0]},
+        {"id": ["999901-boundary"], "adcode": ["999901"], "name": ["测试区"], "source": ["synthetic test boundary"],
+         "area_km2": [0.0]},
         geometry=[Polygon([(114.8, 25.85), (115.2, 25.85), (115.2, 26.12), (114.8, 26.12)])], crs=4326)
     write_geojson(data / "boundaries" / "999901.geojson", boundary)
     (data / "features" / "999901.geojson").write_text(textwrap.dedent("""\

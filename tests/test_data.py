@@ -3,17 +3,13 @@ district boundaries, and the committed layers against a fresh build."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from pyproj import Geod
-from shapely.geometry import shape
 
 from spatial import slogan
 from spatial.pipeline import DataDir, build_district, load_district
-from spatial.plans import parse_spec
-from spatial.io.inputs import read_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 ADCODES = ["360104", "360121", "360202", "360403", "360704"]

@@ -15,7 +15,8 @@ from pyproj import Geod, Transformer
 from shapely.geometry import Point, Polygon, box, mapping
 
 from spatial.cli import main
-from spatial.overlap import ellipsoidal_area_m2, overlap_elements, overlap_projects
+from spatial.crs import ellipsoidal_area_m2
+from spatial.overlap import overlap_elements, overlap_projects
 from spatial.redlines import prepare_redlines
 
 GEOD = Geod(ellps="GRS80")

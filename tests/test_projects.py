@@ -16,7 +16,8 @@ from pyproj import Geod, Transformer
 
 from spatial.crs import gcj02_to_bd09, wgs84_to_gcj02
 from spatial.errors import InputError
-from spatial.io.tables import read_table, write_tables
+from spatial.io.report import csv_bytes, xlsx_bytes
+from spatial.io.tables import read_table
 from spatial.projects import join_projects, locate_projects, project_table, read_user_projects
 
 ADCODE = "360000"
@@ -360,23 +361,24 @@ def test_parcels_gauss_kruger_gbk_shapefile_joined_by_share(tmp_path, boundary):
 
 
 # --- writing ----------------------------------------------------------------------------------
-def test_write_tables_csv_bom_and_reproducible_xlsx(tmp_path, elements):
+def test_project_tables_csv_bom_and_reproducible_xlsx(tmp_path, elements):
     projects = gpd.GeoDataFrame({"id": ["p1"], "name": ["化工厂"], "category": ["工业"]},
                                 geometry=[shapely.Point(115.01, 26.02)], crs=4326)
     joined, per_element = join_projects(projects, elements)
     table = project_table(joined)
-    paths = write_tables(tmp_path / "a", table, per_element)
-    assert [p.name for p in paths] == ["projects.csv", "projects_by_element.csv", "projects.xlsx"]
-    raw = paths[0].read_bytes()
+    csv_path = tmp_path / "projects.csv"
+    csv_path.write_bytes(csv_bytes(table))
+    raw = csv_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "化工厂".encode() in raw
-    back = read_table(paths[0])
+    back = read_table(csv_path)
     assert back.loc[2, "element_ids"] == "360000-eco-belt-b,360000-layout-zone-a"
-    wb = openpyxl.load_workbook(paths[2])
+    xlsx = tmp_path / "projects.xlsx"
+    xlsx.write_bytes(xlsx_bytes({"projects": table, "elements": per_element}))
+    wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["projects", "elements"]
     assert wb["elements"].cell(1, 1).value == "element_id" and wb["elements"].max_row == 3
-    again = write_tables(tmp_path / "b", table, per_element)
-    assert again[2].read_bytes() == paths[2].read_bytes()
-    assert zipfile.ZipFile(paths[2]).testzip() is None
+    assert xlsx_bytes({"projects": table, "elements": per_element}) == xlsx.read_bytes()
+    assert zipfile.ZipFile(xlsx).testzip() is None
 
 
 def test_user_geojson_in_gcj02_with_a_line_feature(tmp_path):

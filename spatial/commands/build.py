@@ -2,14 +2,69 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import click
+import geopandas as gpd
+import pandas as pd
 from rich.console import Console
 
+from ..assets import default_node_modules
+from ..errors import InputError
+from ..io.files import write_text
 from ..io.layers import write_district
-from ..pipeline import DataDir, build_district, load_district
+from ..io.report import csv_bytes, xlsx_bytes
+from ..io.vector import read_vector
+from ..layers import DistrictLayers
+from ..pipeline import DataDir, DistrictInputs, analyse, build_district, load_district, locate_plan_projects
+from ..projects import read_user_projects
+from ..redlines import load_redlines, prepare_redlines, sample_redlines
+from ..render import IndexEntry, render_district, render_index
+from ..townships import match_official
+
+BASEMAPS = ("none", "osm", "imagery", "tianditu", "amap", "custom")
+
+
+def _official_redlines(path: Path, inp: DistrictInputs, *, layer: str | None, crs: str | None):
+    """The user's official red lines cut to one district, with the repair notes."""
+    boundary = inp.boundary.geometry.iloc[0]
+    redlines, report = load_redlines(path, layer=layer, crs=crs, hint_lon=boundary.centroid.x)
+    clipped = redlines[redlines.intersects(boundary)].copy()
+    clipped["geometry"] = clipped.geometry.intersection(boundary)
+    return clipped.reset_index(drop=True), report.notes
+
+
+def _tables(layers: DistrictLayers) -> dict[str, bytes]:
+    """Per-element and per-project tables (CSV and one workbook with a notes sheet)."""
+    notes = pd.DataFrame({"note": layers.notes})
+    sheets = {"elements": layers.element_stats}
+    out = {"elements.csv": csv_bytes(layers.element_stats)}
+    if layers.project_stats is not None:
+        sheets["projects"] = layers.project_stats
+        out["projects.csv"] = csv_bytes(layers.project_stats)
+    sheets["notes"] = notes
+    out[f"{layers.adcode}.xlsx"] = xlsx_bytes(sheets)
+    return out
+
+
+def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> list[str]:
+    approx = bool(layers.townships["approximate"].all())
+    return [
+        f"plan: {layers.title} ({layers.period}), seed {layers.seed}",
+        f"district boundary: {layers.boundary['source'].iloc[0]}",
+        "areas: ellipsoidal (geodesic) on the CGCS2000 ellipsoid (GRS80); 1 亩 = 2000/3 m²; "
+        "distances and buffers in the district's CGCS2000 3-degree Gauss-Kruger zone",
+        "township cells: " + ("approximate (Voronoi of township seats clipped to the district)" if approx
+                              else "official polygons supplied by the user"),
+        "element geometry: approximate, drawn from the gazetteer and features in data/ (see basis, precision_m)",
+        ("red lines: OFFICIAL data supplied by the user" if official else
+         "red lines: ILLUSTRATIVE sample built from ecological features the plan names - not the official "
+         "生态保护红线; give the official file with --redlines"),
+        *redline_notes,
+        "CSV files are UTF-8 with BOM so that Excel shows Chinese correctly",
+    ]
 
 
 @click.command()
@@ -19,20 +74,93 @@ from ..pipeline import DataDir, build_district, load_district
 @click.option("--seeds", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the plans' texts, to check citations [default: $SPATIAL_SEEDS or ../shared/seeds].")
 @click.option("--layers", "layers_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("layers"),
-              show_default=True, help="Output folder for the GIS layers.")
+              show_default=True, help="Output folder for the GIS layers and tables.")
 @click.option("--maps", "maps_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"),
               show_default=True, help="Output folder for the HTML maps.")
-def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_dir: Path, maps_dir: Path) -> None:
-    """Build layers/ and maps/ for ADCODES (default: every plan in data/plans/)."""
-    console = Console(stderr=True)
+@click.option("--offline", is_flag=True, help="Inline every script and stylesheet: maps open with no internet.")
+@click.option("--basemap", type=click.Choice(BASEMAPS), default="none", show_default=True,
+              help="Background tiles; 'none' draws vector context only and works offline.")
+@click.option("--tile-url", default=None, help="XYZ template for --basemap custom (e.g. an intranet tile server).")
+@click.option("--tile-crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
+              help="Coordinate system of the custom tiles.")
+@click.option("--cdn", default="jsdelivr", show_default=True,
+              help="Where online maps load scripts: jsdelivr, unpkg, npmmirror (China) or a URL template.")
+@click.option("--projects", "projects_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="User project file (CSV/XLSX with lon/lat, or points/parcels in any vector format).")
+@click.option("--projects-crs", default=None, help="wgs84, gcj02 or bd09 for lon/lat tables; EPSG:NNNN for a file without CRS.")
+@click.option("--projects-layer", default=None, help="Layer of a multi-layer project file.")
+@click.option("--strict", is_flag=True, help="Stop on any bad project row instead of skipping it.")
+@click.option("--redlines", "redlines_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Official red-line file (Shapefile, zip, GeoPackage, GeoJSON; any CRS).")
+@click.option("--redlines-layer", default=None, help="Layer of a multi-layer red-line file.")
+@click.option("--redlines-crs", default=None, help="CRS to assume when the red-line file declares none.")
+@click.option("--buffer-m", type=click.FloatRange(min=0), default=500.0, show_default=True,
+              help="Distance from a red line within which a project is flagged.")
+@click.option("--townships", "townships_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Official township polygons (replace the approximate Voronoi cells).")
+@click.option("--township-field", default=None, help="Name field of the township file.")
+def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_dir: Path, maps_dir: Path,
+          offline: bool, basemap: str, tile_url: str | None, tile_crs: str, cdn: str, projects_path: Path | None,
+          projects_crs: str | None, projects_layer: str | None, strict: bool, redlines_path: Path | None,
+          redlines_layer: str | None, redlines_crs: str | None, buffer_m: float, townships_path: Path | None,
+          township_field: str | None) -> None:
+    """Build layers/ and maps/ for ADCODES (default: every plan in data/plans/).
+
+    Everything is read and computed before the first file is written, so a bad input leaves
+    the previous outputs as they were.
+    """
+    console = Console(stderr=True, soft_wrap=True)
     data = DataDir.default(data_dir, seeds)
     if data.seeds is None:
         console.print("[yellow]note:[/] seed texts not found; citations are not checked (give --seeds)")
     codes = list(adcodes) or data.adcodes()
+    t0 = time.perf_counter()
     loaded = {code: load_district(data, code) for code in codes}
+    official_townships = (read_vector(townships_path, geometry="polygon") if townships_path else None)
+    user_projects = None
+    if projects_path is not None:
+        boundaries = gpd.GeoDataFrame(pd.concat([i.boundary for i in loaded.values()], ignore_index=True), crs=4326)
+        user_projects, problems = read_user_projects(projects_path, crs=projects_crs, layer=projects_layer,
+                                                     strict=strict, boundary=boundaries)
+        for p in problems:
+            console.print(f"[yellow]skipped:[/] {p}")
+    results: dict[str, DistrictLayers] = {}
     for code, inp in loaded.items():
-        t0 = time.perf_counter()
-        layers = build_district(inp)
-        write_district(layers, layers_dir)
-        console.print(f"{code} {layers.district}: {len(layers.elements)} elements, "
-                      f"{len(layers.structures)} structures ({time.perf_counter() - t0:.1f} s)")
+        cells = (match_official(official_townships, inp.places, inp.boundary, file=str(townships_path),
+                                name_field=township_field) if official_townships is not None else None)
+        layers = build_district(inp, official_townships=cells)
+        projects = locate_plan_projects(inp, file=str(data.root / "projects" / f"{code}.csv"))
+        if user_projects is not None:
+            mine = user_projects[user_projects.intersects(inp.boundary.geometry.iloc[0])]
+            clash = sorted(set(mine["id"]) & set(projects["id"] if projects is not None else []))
+            if clash:
+                raise InputError.one(projects_path, "id", f"ids also used by the plan's projects: {', '.join(clash[:5])}",
+                                     "give your projects their own ids")
+            projects = mine if projects is None else gpd.GeoDataFrame(
+                pd.concat([projects, mine], ignore_index=True), crs=4326)
+        if redlines_path is not None:
+            redlines, red_notes = _official_redlines(redlines_path, inp, layer=redlines_layer, crs=redlines_crs)
+            official, source = True, redlines_path.name
+        else:
+            source = "示意：由规划提及的生态要素生成（非官方生态保护红线）"
+            redlines, report = prepare_redlines(sample_redlines(inp.features, inp.boundary, adcode=code),
+                                                source=source, official=False)
+            red_notes, official = report.notes, False
+        results[code] = analyse(layers, projects=projects, redlines=redlines, redlines_official=official,
+                                redlines_source=source, notes=_notes(layers, red_notes, official), buffer_m=buffer_m)
+    token = os.environ.get("TIANDITU_TOKEN")
+    html = {code: render_district(layers, basemap=basemap, tile_url=tile_url, tile_crs=tile_crs, offline=offline,
+                                  cdn=cdn, assets_dir=default_node_modules() if offline else None,
+                                  tianditu_token=token)
+            for code, layers in results.items()}
+    for code, layers in results.items():
+        write_district(layers, layers_dir, extra=_tables(layers))
+        write_text(Path(maps_dir) / f"{code}.html", html[code])
+        console.print(f"{code} {layers.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
+                      f"{0 if layers.projects is None else len(layers.projects)} projects, "
+                      f"{len(layers.redlines)} red-line patches ({'official' if layers.redlines_official else 'illustrative'})")
+    all_codes = data.adcodes()
+    if set(codes) == set(all_codes):
+        write_text(Path(maps_dir) / "index.html",
+                   render_index([IndexEntry.from_layers(results[c]) for c in all_codes]))
+    console.print(f"built {len(results)} districts in {time.perf_counter() - t0:.1f} s")

@@ -12,10 +12,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 from charset_normalizer import from_bytes
-from openpyxl.utils import get_column_letter
 
 from ..errors import InputError
-from .files import write_bytes
 
 #: Suffixes read as spreadsheets (openpyxl) and as delimited text.
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -162,64 +160,3 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
     df = df.iloc[: filled[-1] + 1 if len(filled) else 0]  # trailing empty rows
     df.attrs["encoding"] = encoding
     return df
-
-
-def _sheet(ws, df: pd.DataFrame) -> None:
-    """Fill a worksheet with a header row and the data, header frozen, columns sized."""
-    ws.append([str(c) for c in df.columns])
-    for row in df.itertuples(index=False, name=None):
-        ws.append([None if (isinstance(v, float) and not math.isfinite(v)) or v is pd.NA or v is None
-                   else (v.item() if hasattr(v, "item") else v) for v in row])
-    ws.freeze_panes = "A2"
-    for i, col in enumerate(df.columns, start=1):
-        longest = max([len(str(col))] + [len(str(v)) for v in df[col].head(500)])
-        ws.column_dimensions[get_column_letter(i)].width = min(60, 2 + longest * 1.6)
-
-
-def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook with one sheet per DataFrame, byte-identical for identical input."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, df in sheets.items():
-        _sheet(wb.create_sheet(title), df)
-    wb.properties.creator = "spatial"
-    wb.properties.created = _FIXED_TIME
-    wb.properties.modified = _FIXED_TIME
-    buf = io.BytesIO()
-    wb.save(buf)
-    # openpyxl stamps each zip member with the current time; rewrite with a fixed one.
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME.timetuple()[:6])
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
-
-
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV text in UTF-8 with BOM (so that Excel shows Chinese correctly), ``\\n`` line ends."""
-    return df.to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
-
-
-def write_tables(out_dir: str | Path, per_project: pd.DataFrame, per_element: pd.DataFrame, *,
-                 stem: str = "projects") -> list[Path]:
-    """Write the project tables: two CSVs and one workbook, each atomically.
-
-    Files: ``<stem>.csv`` (one row per project), ``<stem>_by_element.csv`` (one row per
-    element) and ``<stem>.xlsx`` with the sheets ``projects`` and ``elements``.
-
-    Returns
-    -------
-    list of Path
-        The files written, in that order.
-    """
-    out_dir = Path(out_dir)
-    paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}_by_element.csv", out_dir / f"{stem}.xlsx"]
-    payloads = [csv_bytes(per_project), csv_bytes(per_element),
-                xlsx_bytes({"projects": per_project, "elements": per_element})]
-    for path, data in zip(paths, payloads):
-        write_bytes(path, data)
-    return paths
