@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -58,3 +59,22 @@ def test_qgis_opens_the_district_geopackage_with_styles(synth: Path, qgis_python
     # QGIS's own ellipsoidal measure (GRS80) agrees with area_km2 to 0.01 %.
     for fid, km2 in zip(elements["id"], elements["area_km2"]):
         assert report["elements"]["area_m2"][fid] / 1e6 == pytest.approx(km2, rel=1e-4), fid
+
+
+def test_qgis_overlap_analysis_agrees_with_ours(synth: Path, qgis_python: str):
+    """QGIS's Overlap analysis (ellipsoid GRS80) is the independent route for red-line areas."""
+    res = CliRunner().invoke(main, ["build", "--data", str(synth / "data"), "--seeds", str(synth / "seeds"),
+                                    "--layers", str(synth / "layers"), "--maps", str(synth / "maps")])
+    assert res.exit_code == 0, res.output
+    out = synth / "layers" / "999901"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run([qgis_python, str(SCRIPT.with_name("overlap_analysis.py")), str(out / "999901.gpkg")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    qgis = json.loads(run.stdout.strip().splitlines()[-1])
+    ours = pd.read_csv(out / "elements.csv", encoding="utf-8-sig").set_index("id")["redline_m2"]
+    assert sorted(qgis) == sorted(ours.index)
+    touched = ours[ours > 0]
+    assert len(touched) >= 3
+    for fid, m2 in touched.items():
+        assert qgis[fid] == pytest.approx(m2, rel=1e-5), fid
