@@ -37,6 +37,8 @@ _COLLECTIVE = re.compile(rf"([二两三四五六七八九十])[大个]([{_HAN}]{
 _COUNTED = re.compile(rf"[{_NUMS}多]")
 #: Occurrences of one slogan whose following passage is read for its definition.
 MAX_TRIED = 8
+#: At most this many named structures per plan (the most confident).
+MAX_NAMED = 40
 _HEADING = re.compile(r"第[一二三四五六七八九十百]+[章节篇]")
 #: Slogan-shaped phrases that are not spatial structures.
 FALSE_FRIENDS = ("一带一路", "一城一品", "三区三线", "一村一品", "一镇一品", "一区一品", "两山", "八大山人")
@@ -130,7 +132,11 @@ class Part:
 
 @dataclass
 class Structure:
-    """A slogan found in the text, its parts and what is left for a person to settle."""
+    """A structure found in the text, its parts and what is left for a person to settle.
+
+    ``form`` is ``slogan`` for a counted slogan (一核两带, 两院三中心) and ``named`` for a named
+    structure (沿江文旅产业带, 专栏 box titles); ``kind`` is the spec's kind (overall, tourism …).
+    """
 
     slogan: str
     offset: int
@@ -138,6 +144,7 @@ class Structure:
     counts: dict[str, int]
     confidence: float
     kind: str
+    form: str = "slogan"
     defined_in_text: bool = False
     definition_offset: int | None = None
     parts: list[Part] = field(default_factory=list)
@@ -198,25 +205,27 @@ def _binary(source: str, why: str) -> InputError:
     )
 
 
-def extract(text: str, *, seed: str, known_places: Iterable[str] = ()) -> Draft:
-    """Find the slogans of a plan's text, their parts, names and member places.
+def extract(text: str, *, seed: str, known_places: Iterable[str] = (), max_named: int = MAX_NAMED) -> Draft:
+    """Find the slogans and named structures of a plan's text, their parts, names and member places.
 
     Parameters
     ----------
     text : the plan's text (offsets are indices into it).
     seed : the seed file's name, written into the draft.
     known_places : gazetteer names (and aliases) of the district, recognised as members.
+    max_named : at most this many named structures (the most confident) are kept.
     """
     draft = Draft(seed=seed)
     found = _find_slogans(text)
     places = _Places(text, known_places)
     for st in found:
         _define(text, st, places)
-        draft.structures.append(st)
+    named = _find_named(text, found, places, max_named=max_named)
+    draft.structures = sorted(found + named, key=attrgetter("offset"))
     if not draft.structures:
         draft.unresolved.append("no spatial-structure slogan (一核…/两带…/三区…) found in the text; "
                                 "write the plan's structures by hand if it has any")
-    for st in draft.structures:
+    for st in found:
         draft.unresolved.extend(f"“{st.slogan}” ({st.offset}): {u}" for u in st.unresolved)
     return draft
 
@@ -263,7 +272,7 @@ def _find_slogans(text: str) -> list[Structure]:
         if st is None:
             by_norm[key] = Structure(
                 slogan=written, offset=start, occurrences=[start], confidence=conf,
-                counts=sl.counts(written.replace("个", "")), kind=_kind(text, start, len(written)))
+                counts=sl.counts(written), kind=_kind(text, start, len(written)))
         else:
             st.occurrences.append(start)
             st.confidence = min(1.0, max(st.confidence, conf) + 0.05)
@@ -288,15 +297,18 @@ def _kind(text: str, start: int, length: int) -> str:
 
 
 class _Places:
-    """Member places of a text: gazetteer names, townships (X镇/乡/街道), X片区/X组团/X园区."""
+    """Member places of a text: gazetteer names, townships (X镇/乡/街道), X片区/X组团/X园区.
+
+    ``compact`` is the text without whitespace and ``keep[i]`` the text offset of ``compact[i]``.
+    """
 
     def __init__(self, text: str, known: Iterable[str]) -> None:
         self.text = text
         names = sorted({k.strip() for k in known if k and k.strip()}, key=len, reverse=True)
         self.known: list[Place] = []
+        self.compact, self.keep = _compact(text)
+        compact, keep = self.compact, self.keep
         if names:
-            keep = [i for i, c in enumerate(text) if not c.isspace()]
-            compact = "".join(text[i] for i in keep)
             rx = re.compile("|".join(re.escape(re.sub(r"\s+", "", n)) for n in names))
             self.known = [Place(m.group(), keep[m.start()], "gazetteer") for m in rx.finditer(compact)]
         self.towns = [p for p in (_township(text, m) for m in _TOWNSHIP.finditer(text)) if p]
@@ -408,7 +420,7 @@ def _units(slogan: str) -> list[tuple[str, list[str], sl.Term]]:
     """Each counted unit of a slogan: (unit text, header spellings, parsed term)."""
     out = []
     for item in re.split(r"[、，,]", slogan):
-        terms = sl.parse(item.replace("个", ""))
+        terms = sl.parse(item)
         whole = _COLLECTIVE.fullmatch(item.strip())
         if not terms and whole:
             terms = [sl.Term(sl.NUMERALS[whole.group(1)], whole.group(3), 0, item.strip())]
@@ -546,6 +558,276 @@ def _named(text: str, terms: set[str], a: int, b: int, places: _Places) -> dict[
     return out
 
 
+
+# --- Named structures: 沿江文旅产业带, 两院三中心, 专栏 box titles ---------------------------------
+
+#: Endings of named structures: (role, term, base confidence); stronger layout words score higher.
+NAMED_ENDINGS = {
+    "产业带": ("belt", "带", 0.4), "经济带": ("belt", "带", 0.35), "带": ("belt", "带", 0.4),
+    "走廊": ("corridor", "廊", 0.4), "廊道": ("corridor", "廊", 0.4), "绿廊": ("corridor", "廊", 0.4),
+    "长廊": ("corridor", "长廊", 0.4), "商圈": ("zone", "圈", 0.4), "文化圈": ("zone", "圈", 0.35),
+    "生态圈": ("zone", "圈", 0.25), "圈": ("zone", "圈", 0.25), "片区": ("zone", "片区", 0.35),
+    "组团": ("group", "组团", 0.35), "集聚区": ("zone", "区", 0.35), "示范区": ("zone", "区", 0.15),
+    "特区": ("zone", "区", 0.25), "区块": ("zone", "区", 0.3), "产业园": ("zone", "园", 0.25),
+    "园区": ("zone", "园", 0.25), "格局": ("zone", "区", 0.35), "平台": ("node", "点", 0.15),
+    "基地": ("zone", "基地", 0.15), "中心": ("core", "心", 0.15), "通道": ("corridor", "廊", 0.3),
+    "交通网络": ("axis", "轴", 0.3), "路网": ("axis", "轴", 0.3), "工业群": ("zone", "区", 0.3),
+}
+#: Heads of names that are institutions or policies rather than places (创新平台, 审批中心).
+_ABSTRACT_HEAD = re.compile(r"创新|审批|服务|开放|治理|监督|检验|信息|数据|智慧|人才|金融|政务|融资|交易|公共|技术|"
+                            r"研发|孵化|监管|质量|管理|安全|文明|实践|疾控|救治|卫生|医疗|教育|培训|振兴|现代化|"
+                            r"高质量|新发展|成果|转化")
+#: A 格局 is only a layout when its name says what is laid out (城乡空间格局, not 新发展格局).
+_LAYOUT_HEAD = re.compile(r"空间|城乡|城镇|乡镇|全域|布局|区域|片区|组团|旅游|分类")
+_ENDING_RX = re.compile("|".join(sorted(NAMED_ENDINGS, key=len, reverse=True)))
+#: Verbs that introduce a layout item (打造沿江文旅产业带, 构建…格局).
+_LAYOUT_VERBS = re.compile(r"打造|构建|形成|建设|建成|推进|培育|策应|布局|做强|做优|做大|补齐|围绕|加快|规划")
+#: Words a name never starts after: verbs and function words left of it in the same clause.
+_NAME_CUT = re.compile(r"第[一二三四五六七八九十]+[章节篇]|打造成为|打造|构建|形成|建设|建成|推进|推动|培育|策应|布局|做强|做优|做大|补齐|"
+                       r"加快|着力|围绕|依托|实施|成为|高规格|高标准|主动|全力|大力|积极|持续|进一步|"
+                       r"一批|一条|[的和与及集为在以将把对向是即等、]")
+#: What may follow a name besides a non-Han character.
+_NAME_FOLLOW = re.compile(r"[和与及以为的等在是内周已]|建设|发展|协同|联动|布局|日臻|提升|初见")
+#: Words after a name that mark it as a project of the plan.
+_BUILT = re.compile(r"建设|协同|联动|布局")
+#: Counted collectives with a head: 两大平台, 双过江通道, 四大特色产业生态圈, 两个产城融合区.
+_NUMBERED = re.compile(rf"(?:[二两三四五六七八九十][大个][{_HAN}]{{0,6}}?|双[{_HAN}]{{1,3}}?)"
+                       rf"(?:{_ENDING_RX.pattern}|{_TERMS})(?=[^{_HAN}]|{_NAME_FOLLOW.pattern}|$)")
+#: A quoted run of counted items with any head: 两医一新, 一乡镇一产业, 两院三中心.
+_QUOTED_COUNTED = re.compile(rf"(?:[{_NUMS}][大个]?[{_HAN}]{{1,3}}?){{2,4}}")
+#: A quoted phrase with one counted term: 两园, 夜游两湖.
+_QUOTED_TERM = re.compile(rf"[{_HAN}]{{0,3}}[{_NUMS}][大个]?(?:{_TERMS})[{_HAN}]{{0,3}}")
+#: Unquoted direction strategies: 中拓北扩西延, 北融南扩东拓西连.
+_DIRECTION_RUN = re.compile(r"(?:[东西南北中][拓扩延融连优联进]){3,}")
+#: A ring around a lake, hill or river at the start of a clause: 环白水湖.
+_RING = re.compile(rf"(?<=[。，,；;、：:])环(?!境|保|节|比|卫)[{_HAN}]{{1,4}}?[湖山江河]")
+#: Section and box headings: 第二节 …, 专栏6 …, 一、…, （一）….
+_SECTION = re.compile(rf"(?:^|(?<=[\s。]))(第[一二三四五六七八九十]+节|专栏\s*\d+|[一二三四五六七八九十]+、|"
+                      rf"[（(][一二三四五六七八九十]+[）)])[ \t\u3000]*([{_HAN}“”、·0-9A-Za-z]{{4,30}})", re.M)
+#: Heading words that say a section lays things out in space.
+_SPATIAL_WORDS = re.compile(r"空间|布局|格局|城乡|乡镇|城镇|乡村|农村|片区|园区|交通|路网|水系|水生态|商圈|全域|"
+                            r"区块|组团|走廊|廊道|产业带|集聚区")
+_NAMED_FALSE_FRIENDS = ("双循环", "朋友圈", "生活圈", "圈层", "长江经济带", "新发展格局")
+#: Verbs a heading starts with before the name it announces (第一节 打造全市区域性物流中心).
+_TITLE_VERB = re.compile(r"^(?:打造|培育|推进|构建|建设|建强|加快|做强|做优|提升|全面|完善)+")
+
+
+@dataclass
+class _Candidate:
+    """A named-structure candidate: its written text, where it stands and how it was found."""
+
+    written: str
+    offset: int
+    confidence: float
+    form: str
+    role: str
+    term: str
+
+
+def _compact(text: str) -> tuple[str, list[int]]:
+    """The text without whitespace and, per character kept, its offset in ``text``."""
+    keep = [i for i, c in enumerate(text) if not c.isspace()]
+    return "".join(text[i] for i in keep), keep
+
+
+def _find_named(text: str, slogans: list[Structure], places: _Places, *, max_named: int) -> list[Structure]:
+    """Named structures and counted collectives the slogan finder leaves out, most confident first,
+    at most ``max_named`` of form ``named``; names that are parts of a slogan are left out."""
+    compact, keep = places.compact, places.keep
+    blocked = bytearray(len(text) + 1)
+    for st in slogans:
+        for o in st.occurrences:
+            blocked[o:o + len(st.slogan) + 8] = b"\x01" * len(blocked[o:o + len(st.slogan) + 8])
+    part_names = {_norm(n.name) for st in slogans for p in st.parts for n in p.names + p.extra}
+    for st in slogans:
+        for p in st.parts:
+            spans = [(n.offset, n.name) for n in p.names + p.extra] + [(m.offset, m.name) for m in p.members]
+            spans += [(m.offset, m.name) for n in p.names for m in n.members]
+            spans += [(p.header.offset, p.header.quote)] if p.header else []
+            for o, written in spans:
+                blocked[o:o + len(written)] = b"\x01" * len(blocked[o:o + len(written)])
+    headings = [(m.start(), m.end(2)) for m in _SECTION.finditer(text) if not _is_toc(text, m.end(2))]
+    cands: list[_Candidate] = []
+    cands += _suffix_names(text, compact, keep, headings)
+    cands += _numbered(text, compact, keep)
+    cands += _quoted(text)
+    for rx, conf in ((_DIRECTION_RUN, 0.45), (_RING, 0.35)):
+        for m in rx.finditer(compact):
+            role, term = ("zone", "区") if rx is _RING else ("axis", "轴")
+            cands.append(_Candidate(_written(text, keep, m.start(), m.end()), keep[m.start()], conf,
+                                    "slogan" if rx is _DIRECTION_RUN else "named", role, term))
+    cands += _section_titles(text, headings, places)
+    by_norm: dict[str, Structure] = {}
+    for c in sorted(cands, key=lambda c: (-c.confidence, c.offset)):
+        key = _norm(c.written)
+        if blocked[c.offset] or key in part_names or any(f in key for f in FALSE_FRIENDS + _NAMED_FALSE_FRIENDS):
+            continue
+        st = by_norm.get(key)
+        if st is not None:
+            if c.offset not in st.occurrences:
+                st.occurrences.append(c.offset)
+            st.confidence = min(1.0, st.confidence + 0.1 * c.confidence)
+            continue
+        sent_a, sent_b = _sentence(text, c.offset)
+        part = Part(unit=c.written, term=c.term, count=1, role=c.role,
+                    names=[Named(c.written, c.offset, places.within(sent_a, sent_b, exclude=[c.written]))])
+        by_norm[key] = Structure(slogan=c.written, offset=c.offset, occurrences=[c.offset], counts=sl.counts(c.written),
+                                 confidence=round(c.confidence, 2), kind=_kind(text, c.offset, len(c.written)),
+                                 form=c.form, definition_offset=c.offset, parts=[part])
+    for st in by_norm.values():
+        st.occurrences.sort()
+        st.offset = st.parts[0].names[0].offset = st.occurrences[0]
+        st.confidence = round(st.confidence, 2)
+    ranked = sorted(by_norm.values(), key=lambda s: (-s.confidence, s.offset))
+    named = [s for s in ranked if s.form == "named"][:max_named]
+    return [s for s in ranked if s.form == "slogan"] + named
+
+
+def _written(text: str, keep: list[int], a: int, b: int) -> str:
+    """The original text of ``compact[a:b]`` (spaces and line breaks as written)."""
+    return text[keep[a]:keep[b - 1] + 1]
+
+
+def _is_toc(text: str, end: int) -> bool:
+    """True when a heading is a table-of-contents line (followed by dots or a page number)."""
+    return bool(re.match(r"\s*(?:[.…·]{2}|\d+\s*$)", text[end:end + 8]))
+
+
+def _sentence(text: str, offset: int) -> tuple[int, int]:
+    """The sentence around ``offset`` (at most 200 characters each way)."""
+    a = max((text.rfind(c, max(0, offset - 200), offset) for c in "。；;\n"), default=-1) + 1
+    ends = [i for i in (text.find(c, offset, offset + 200) for c in "。；;\n") if i >= 0]
+    return max(a, offset - 200), min(ends) if ends else min(len(text), offset + 200)
+
+
+def _clause_before(text: str, offset: int, span: int = 40) -> str:
+    """The text of the same sentence before ``offset`` (at most ``span`` characters)."""
+    head = text[max(0, offset - span):offset]
+    return re.split(r"[。；;\n]", head)[-1]
+
+
+def _suffix_names(text: str, compact: str, keep: list[int], headings: list[tuple[int, int]]) -> list[_Candidate]:
+    """Names ending in a layout word (…产业带, …商圈, …格局), scored by how they are introduced."""
+    out: list[_Candidate] = []
+    for m in _ENDING_RX.finditer(compact):
+        e = m.end()
+        if not _name_ends(text, compact, keep, e):
+            continue
+        left = m.start()
+        while left > 0 and m.start() - left < 14 and re.match(rf"[{_HAN}·“”]", compact[left - 1]) \
+                and "\n" not in text[keep[left - 1]:keep[left]]:
+            left -= 1
+        cuts = [c.end() for c in _NAME_CUT.finditer(compact, left, m.start())]
+        a = cuts[-1] if cuts else left
+        quoted = a > 0 and compact[a - 1] == "“" or compact[a:a + 1] == "“"
+        a += compact[a:a + 1] == "“"
+        if compact.count("”", a, e) > compact.count("“", a, e):
+            a = compact.index("”", a, e) + 1
+        base = _name_base(compact[a:e], m.group())
+        if base is None:
+            continue
+        off = keep[a]
+        role, term, _ = NAMED_ENDINGS[m.group()]
+        out.append(_Candidate(_written(text, keep, a, e), off,
+                              base + _introduced(text, off, keep[e - 1] + 1, headings) + 0.2 * quoted,
+                              "named", role, term))
+    return out
+
+
+def _name_base(name: str, ending: str) -> float | None:
+    """Base confidence of a name with a layout ending, or None when it is no name (示范区, 个…长廊,
+    两大…, 新发展格局); institutions and policies (创新平台) score lower."""
+    head = name[:-len(ending)]
+    if len(head) < 2 or name in _GENERIC or _COUNTED.match(head) or head[0] == "个" \
+            or not re.match(rf"[{_HAN}]", head) or re.search(rf"[{_NUMS}][大个]", head) \
+            or (ending == "格局" and not _LAYOUT_HEAD.search(head)):
+        return None
+    return NAMED_ENDINGS[ending][2] - 0.2 * bool(_ABSTRACT_HEAD.search(head))
+
+
+def _name_ends(text: str, compact: str, keep: list[int], e: int) -> bool:
+    """True when a name may end before ``compact[e]``: at a line break, a non-Han character or
+    a word that follows names (和, 建设 …), not inside a longer word (中心城区, 带动)."""
+    if e >= len(compact) or not re.match(rf"[{_HAN}]", compact[e]) or _NAME_FOLLOW.match(compact, e):
+        return True
+    return "\n" in text[keep[e - 1]:keep[e]]
+
+
+def _introduced(text: str, a: int, b: int, headings: list[tuple[int, int]]) -> float:
+    """Confidence a name at ``text[a:b]`` gains from how it is introduced: a layout verb right
+    before it (打造…) or earlier in its clause, a heading, 建设/协同 after it."""
+    before = _clause_before(text, a)
+    verbs = list(_LAYOUT_VERBS.finditer(before))
+    score = (0.25 if len(before) - verbs[-1].end() <= 4 else 0.1) if verbs else 0.0
+    score += 0.25 * any(h0 <= a < h1 for h0, h1 in headings)
+    return score + 0.1 * bool(_BUILT.match(text, b))
+
+
+def _numbered(text: str, compact: str, keep: list[int]) -> list[_Candidate]:
+    """Counted collectives (两大平台, 两个产城融合区, 双过江通道) as slogans."""
+    out: list[_Candidate] = []
+    for m in _NUMBERED.finditer(compact):
+        e = m.end()
+        if not _name_ends(text, compact, keep, e):
+            continue
+        if m.group().endswith(("重点", "难点", "亮点", "热点", "特点", "焦点", "起点", "要点")):
+            continue
+        ending = _ENDING_RX.search(m.group())
+        role, term, _ = NAMED_ENDINGS[ending.group()] if ending and m.group().endswith(ending.group()) else \
+            (ROLE_OF_TERM.get(m.group()[-1], "zone"), m.group()[-1], 0)
+        if term not in sl.ROLE_TERMS.get(role, ()):
+            role, term = "zone", "区"
+        out.append(_Candidate(_written(text, keep, m.start(), e), keep[m.start()], 0.5, "slogan", role, term))
+    return out
+
+
+def _quoted(text: str) -> list[_Candidate]:
+    """Quoted counted phrases (“两医一新”, “两园”, “夜游两湖”) and quoted brands a layout verb
+    introduces (打造“浔城记忆”)."""
+    out: list[_Candidate] = []
+    for q in _QUOTE.finditer(text):
+        content = re.sub(r"\s+", "", q.group(1))
+        before = text[max(0, q.start() - 6):q.start()]
+        after = text[q.end():q.end() + 2]
+        led = bool(_LAYOUT_VERBS.search(before)) or after in ("建设", "协同", "布局")
+        if _QUOTED_COUNTED.fullmatch(content) and len(_COUNTED.findall(content)) >= 2 and led:
+            out.append(_Candidate(q.group(1), q.start(1), 0.5, "slogan", "zone", "区"))
+        elif _QUOTED_TERM.fullmatch(content) and len(content) <= 8:
+            t = sl.parse(content)
+            role = ROLE_OF_TERM.get(t[0].term, "node") if t else "zone"
+            term = t[0].term if t and t[0].term in sl.ROLE_TERMS[role] else sl.DEFAULT_TERM[role]
+            out.append(_Candidate(q.group(1), q.start(1), 0.45, "slogan", role, term))
+        elif led and re.search(r"(打造|构建|建设|建成)[“\"]?$", before) and 2 <= len(content) <= 8 \
+                and re.fullmatch(rf"[{_HAN}]+", content):
+            out.append(_Candidate(q.group(1), q.start(1), 0.2, "named", "zone", "区"))
+    return out
+
+
+def _section_titles(text: str, headings: list[tuple[int, int]], places: _Places) -> list[_Candidate]:
+    """Section and 专栏 titles whose section lays things out: a 专栏 box, a spatial word in the
+    title, or places named in the first 300 characters."""
+    out: list[_Candidate] = []
+    for a, b in headings:
+        m = _SECTION.match(text, a)
+        verb = _TITLE_VERB.match(m.group(2))
+        title, off = m.group(2)[verb.end() if verb else 0:], m.start(2) + (verb.end() if verb else 0)
+        if len(title) < 2:
+            continue
+        box = 0.15 * m.group(1).startswith("专栏")
+        ending = next((e for e in sorted(NAMED_ENDINGS, key=len, reverse=True) if title.endswith(e)), None)
+        if ending:
+            base = _name_base(re.sub(r"\s+", "", title), ending)
+            if base is not None:
+                role, term, _ = NAMED_ENDINGS[ending]
+                out.append(_Candidate(title, off, base + 0.25 + box, "named", role, term))
+            continue
+        n_places = len(places.within(b, min(len(text), b + 300)))
+        conf = 0.15 + box + 0.1 * bool(_SPATIAL_WORDS.search(title)) + 0.05 * min(n_places, 4)
+        if conf >= 0.3:
+            out.append(_Candidate(title, off, conf, "named", "zone", "区"))
+    return out
+
+
 def to_spec_yaml(draft: Draft, *, adcode: str = "TODO", district: str = "TODO", city: str = "TODO",
                  province: str = "TODO", title: str = "TODO", period: str = "TODO") -> str:
     """The draft as plan-spec YAML (docs/data-format.md), with ``# TODO`` comments to finish."""
@@ -563,7 +845,9 @@ def to_spec_yaml(draft: Draft, *, adcode: str = "TODO", district: str = "TODO", 
     lines.append("structures:")
     for i, st in enumerate(draft.structures, 1):
         lines += [
-            f"  - id: s{i}                 # confidence {st.confidence:.2f}; also at {st.occurrences[1:11] or 'no other offset'}",
+            f"  - id: s{i}                 # {st.form}, confidence {st.confidence:.2f}; also at "
+            f"{st.occurrences[1:11] or 'no other offset'}"
+            + ("; named candidate: keep it only if the plan lays it out as a structure" if st.form == "named" else ""),
             f"    slogan: {q(st.slogan)}    # counts {json.dumps(st.counts, ensure_ascii=False)}",
             "    name: TODO              # TODO short label",
             f"    kind: {st.kind}           # TODO check: overall|industrial|ecological|urban|tourism|transport|commerce",
@@ -624,22 +908,28 @@ def _q(s: str) -> str:
 
 
 def recall(draft: Draft, spec: dict) -> float:
-    """Share of the spec's structure slogans the draft found (by slogan text or offset ±30).
+    """Share of the spec's structures the draft found, see :func:`found_ids`.
 
     A spec without structures gives 1.0.
     """
     wanted = spec.get("structures") or []
-    if not wanted:
-        return 1.0
+    return len(found_ids(draft, spec)) / len(wanted) if wanted else 1.0
+
+
+def found_ids(draft: Draft, spec: dict) -> list[str]:
+    """Ids of the spec's structures that the draft found: a draft structure (slogan or named)
+    has the same slogan (spaces and punctuation ignored) or stands within 30 characters of the
+    spec's cite offset."""
     names = {_norm(s.slogan) for s in draft.structures}
-    offsets = [o for s in draft.structures for o in s.occurrences]
-    hit = 0
-    for s in wanted:
+    offsets = sorted(o for s in draft.structures for o in s.occurrences)
+    out = []
+    for s in spec.get("structures") or []:
         off = (s.get("cite") or {}).get("offset")
-        if _norm(str(s.get("slogan", ""))) in names or (
-                isinstance(off, int) and any(abs(o - off) <= 30 for o in offsets)):
-            hit += 1
-    return hit / len(wanted)
+        near = isinstance(off, int) and bisect_left(offsets, off - 30) < len(offsets) \
+            and offsets[bisect_left(offsets, off - 30)] <= off + 30
+        if _norm(str(s.get("slogan", ""))) in names or near:
+            out.append(str(s.get("id")))
+    return out
 
 
 def run_extract(data: bytes, source_name: str, known_places: Iterable[str] = (), *,

@@ -24,8 +24,9 @@ ROLE_TERMS = {
     "node": {"点", "园", "基地", "湖", "山", "村"},
 }
 _NUM = "".join(NUMERALS) + "多"
+#: A numeral, an optional 大 or 个 (四大组团, 四个基地), then a term.
 _PATTERN = re.compile(
-    rf"([{_NUM}])\s*(大)?\s*({'|'.join(TERMS)})"
+    rf"([{_NUM}])\s*([大个])?\s*({'|'.join(TERMS)})"
 )
 
 
@@ -40,7 +41,7 @@ class Term:
 
 
 def parse(slogan: str) -> list[Term]:
-    """Counted terms of a slogan, in order (一核三轴四带 -> 核 1, 轴 3, 带 4)."""
+    """Counted terms of a slogan, in order (一核三轴四带 -> 核 1, 轴 3, 带 4; 四个基地 -> 基地 4)."""
     return [
         Term(NUMERALS.get(m.group(1)), m.group(3), m.start(), m.group(0))
         for m in _PATTERN.finditer(slogan)

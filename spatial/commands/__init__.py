@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .build import build
+from .extract import extract
 from .overlap import overlap
 
-COMMANDS: list = [build, overlap]
+COMMANDS: list = [build, overlap, extract]
