@@ -19,11 +19,14 @@ count every square metre once.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from shapely import STRtree
 
 from .crs import M2_PER_MU, ellipsoidal_area_m2, gk_zone_epsg
@@ -34,6 +37,10 @@ CHUNK = 4096
 #: (~200 m) to find the crossing pairs: small boxes, few candidates.
 BOUNDARY_PIECE = 4
 BOUNDARY_STEP_DEG = 0.002
+#: Red-line boundaries are cut into pieces of this many segments to find the nearest one.
+NEAREST_PIECE = 32
+#: Threads sharing the nearest-piece search.
+THREADS = min(4, os.cpu_count() or 1)
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
@@ -65,35 +72,58 @@ def _ids(gdf: gpd.GeoDataFrame, what: str) -> np.ndarray:
     return ids.to_numpy()
 
 
-def _boundary_pieces(geoms: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every ring of ``geoms`` cut into linestrings of ``size`` segments, and the geometry each came from."""
+def _ring_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of every ring of ``geoms``, the ring (ascending number) of each, and the geometry of each ring.
+
+    Polygons without holes are read directly (their ring is the polygon), others through their
+    parts and rings.
+    """
+    if ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)).all():
+        coords, ring = shapely.get_coordinates(geoms, return_index=True)
+        return coords, ring, np.arange(len(geoms))
     parts, part_owner = shapely.get_parts(geoms, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, ring = shapely.get_coordinates(rings, return_index=True)
+    return coords, ring, part_owner[ring_part]
+
+
+def _pieces(coords: np.ndarray, ring: np.ndarray, size: int, *, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Closed rings (``coords`` numbered by ascending ``ring``) cut into linestrings of ``size`` segments,
+    in ring order, and the ring each came from.
+
+    The last piece of a ring repeats the ring's last vertex to have ``size`` segments too (a
+    zero-length segment changes no distance), so that all pieces are built from one regular
+    array, ``chunk`` pieces at a time.
+    """
     if not len(coords):
         return np.empty(0, dtype=object), np.empty(0, dtype=int)
     start = np.flatnonzero(np.diff(ring, prepend=-1))
-    length = np.diff(np.r_[start, len(ring)])
-    pos = np.arange(len(ring)) - np.repeat(start, length)
-    last_piece = np.repeat(np.maximum(length - 2, 0) // size, length)
-    offset = np.r_[0, np.cumsum(np.maximum(length - 2, 0) // size + 1)][:-1]
-    piece = np.repeat(offset, length) + np.minimum(pos // size, last_piece)
-    shared = (pos % size == 0) & (pos > 0) & (pos // size <= last_piece)  # ends the previous piece too
-    ids = np.r_[piece, piece[shared] - 1]
-    order = np.lexsort((np.r_[pos, pos[shared]], ids))
-    lines = shapely.linestrings(np.r_[coords, coords[shared]][order], indices=ids[order])
-    piece_ring = np.zeros(len(lines), dtype=int)
-    piece_ring[piece] = ring
-    return lines, part_owner[ring_part[piece_ring]]
+    last = np.r_[start[1:], len(ring)] - 1
+    count = np.maximum(-(-(last - start) // size), 1)
+    owner = np.repeat(np.arange(len(start)), count)
+    first = start[owner] + size * (np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count))
+    lines = np.empty(len(owner), dtype=object)
+    for begin in range(0, len(owner), chunk):
+        span = slice(begin, begin + chunk)
+        lines[span] = shapely.linestrings(coords[np.minimum(first[span, None] + np.arange(size + 1),
+                                                            last[owner[span], None])])
+    return lines, ring[start[owner]]
+
+
+def _boundary_pieces(geoms: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ring of ``geoms`` cut into linestrings of ``size`` segments, and the geometry each came from."""
+    coords, ring, ring_owner = _ring_coordinates(geoms)
+    lines, piece_ring = _pieces(coords, ring, size)
+    return lines, ring_owner[piece_ring]
 
 
 def _first_vertex(polys: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
-    """The first coordinate of each geometry, read in chunks to bound memory."""
-    out = np.empty((len(polys), 2))
+    """The first coordinate of each geometry (NaN if empty), read in chunks to bound memory."""
+    out = np.full((len(polys), 2), np.nan)
     for begin in range(0, len(polys), chunk):
-        coords, index = shapely.get_coordinates(polys[begin:begin + chunk], return_index=True)
-        first = np.diff(index, prepend=-1) != 0
-        out[begin + index[first]] = coords[first]
+        count = shapely.get_num_coordinates(polys[begin:begin + chunk])
+        has = np.flatnonzero(count)
+        out[begin + has] = shapely.get_coordinates(polys[begin:begin + chunk])[(np.cumsum(count) - count)[has]]
     return out
 
 
@@ -199,8 +229,11 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame
     uniq, group = np.unique(key, return_inverse=True)
     gt, gr = uniq // max(len(rids), 1), uniq % max(len(rids), 1)
     garea = np.bincount(group, weights=area, minlength=len(uniq))
-    polys, src = shapely.get_parts(shapes, return_index=True)
-    order = np.argsort(group[src], kind="stable")
+    multi = np.flatnonzero(shapely.get_type_id(shapes) == 6)  # split these; single polygons as they are
+    single = np.setdiff1d(np.arange(len(shapes)), multi)
+    parts_of, sub = shapely.get_parts(shapes[multi], return_index=True)
+    polys, src = np.r_[shapes[single], parts_of], np.r_[single, multi[sub]]
+    order = np.argsort(src, kind="stable")  # shapes are sorted by group: so are their parts now
     merged = shapely.multipolygons(polys[order], indices=group[src][order]) if len(polys) else np.empty(0, object)
 
     table = pd.DataFrame({"id": ids})
@@ -233,33 +266,50 @@ def gk_epsg_of(*layers: gpd.GeoDataFrame) -> int:
 
 
 def _nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry to the nearest polygon, and its index.
+    """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry outside ``polys`` to the nearest polygon, and its index.
 
     The search runs in the zone's linear approximation at the data's centre (an affine map of
-    lon/lat); the two nearest points it finds are then projected exactly and measured. The
-    error is second order in the approximation's distortion: centimetres at 10 km.
+    lon/lat), against the polygons' boundaries cut into short pieces (cheap distances; ties: the
+    lowest polygon index); the two nearest points it finds are then projected exactly and
+    measured. The error is second order in the approximation's distortion: centimetres at 10 km.
     """
     lon0, lat0 = np.mean(shapely.total_bounds(polys).reshape(2, 2), axis=0)
-    to_gk = Transformer.from_crs(4326, epsg, always_xy=True)
+    zone = CRS.from_epsg(epsg)
+    # the zone's own geographic CRS: the same operation as from EPSG:4326 (no datum shift between
+    # WGS84 and CGCS2000 in PROJ), without a search of the whole EPSG database
+    to_gk = Transformer.from_crs(zone.geodetic_crs, zone, always_xy=True)
     step = 1e-3
     gx, gy = to_gk.transform(np.array([lon0, lon0 + step, lon0]), np.array([lat0, lat0, lat0 + step]))
     jac = np.array([[gx[1] - gx[0], gx[2] - gx[0]], [gy[1] - gy[0], gy[2] - gy[0]]]) / step
 
-    def local(arr: np.ndarray, chunk: int = 8192) -> np.ndarray:
-        out = arr.copy()
-        for i in range(0, len(arr), chunk):
-            coords = shapely.get_coordinates(arr[i:i + chunk])
-            dx, dy = coords[:, 0] - lon0, coords[:, 1] - lat0
-            xy = np.column_stack([jac[0, 0] * dx + jac[0, 1] * dy, jac[1, 0] * dx + jac[1, 1] * dy])
-            out[i:i + chunk] = shapely.set_coordinates(out[i:i + chunk], xy)
-        return out
+    def local_xy(coords: np.ndarray) -> np.ndarray:
+        dx, dy = coords[:, 0] - lon0, coords[:, 1] - lat0
+        return np.column_stack([jac[0, 0] * dx + jac[0, 1] * dy, jac[1, 0] * dx + jac[1, 1] * dy])
 
-    near_geom, near_poly = STRtree(local(polys)).query_nearest(local(geoms), all_matches=True)
-    order = np.lexsort((near_poly, near_geom))  # ties: the lowest index wins, for reproducibility
-    near_geom, near_poly = near_geom[order], near_poly[order]
+    def local(arr: np.ndarray) -> np.ndarray:
+        return shapely.set_coordinates(arr.copy(), local_xy(shapely.get_coordinates(arr)))
+
+    coords, ring, ring_owner = _ring_coordinates(polys)
+    pieces, piece_ring = _pieces(local_xy(coords), ring, NEAREST_PIECE)
+    piece_poly = ring_owner[piece_ring]
+    tree = STRtree(pieces)
+    tree.query(pieces[:1])  # the tree is built at its first query: here, before the threads share it
+    spans = np.array_split(np.arange(len(geoms)), THREADS)
+    with ThreadPoolExecutor(THREADS) as pool:  # query_nearest releases the GIL
+        found = list(pool.map(lambda span: tree.query_nearest(local(geoms[span]), all_matches=True), spans))
+    near_geom = np.concatenate([span[g] for span, (g, _) in zip(spans, found)])
+    near_piece = np.concatenate([p for _, p in found])
+    order = np.lexsort((near_piece, piece_poly[near_piece], near_geom))  # ties: the lowest polygon, first piece
+    near_geom, near_piece = near_geom[order], near_piece[order]
     first = np.diff(near_geom, prepend=-1) != 0
-    near_geom, near_poly = near_geom[first], near_poly[first]
-    ends = shapely.get_coordinates(shapely.shortest_line(local(geoms[near_geom]), local(polys[near_poly])))
+    near_geom, near_piece = near_geom[first], near_piece[first]
+    near_poly = piece_poly[near_piece]
+    # a point's nearest point on its first nearest piece is that on the polygon (same segments, in
+    # the same order); other shapes are measured against the whole polygon
+    target = pieces[near_piece]
+    shaped = shapely.get_type_id(geoms[near_geom]) != 0
+    target[shaped] = local(polys[near_poly[shaped]])
+    ends = shapely.get_coordinates(shapely.shortest_line(local(geoms[near_geom]), target))
     lonlat = ends @ np.linalg.inv(jac).T + [lon0, lat0]
     x, y = to_gk.transform(lonlat[:, 0], lonlat[:, 1])
     dist = np.full(len(geoms), np.nan)

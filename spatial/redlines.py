@@ -95,10 +95,9 @@ def _overlapping_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a[inner], b[inner]
 
 
-def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport) -> pd.DataFrame:
-    """Merge overlapping patches of the same type into one patch each (first member's id)."""
+def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """Merge overlapping patches (pairs ``a``-``b``) of the same type into one patch each (first member's id)."""
     geoms = frame["geometry"].to_numpy()
-    a, b = _overlapping_pairs(geoms)
     same = frame["type"].to_numpy()[a] == frame["type"].to_numpy()[b]
     a, b = a[same], b[same]
     report.overlap_pairs = len(a)
@@ -123,10 +122,9 @@ def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport) -> pd.DataFra
     return pd.DataFrame(rows, columns=frame.columns)
 
 
-def _resolve_cross_type(frame: pd.DataFrame, report: RepairReport) -> pd.DataFrame:
-    """Give area where patches of different types overlap to the type first in sort order."""
+def _resolve_cross_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """Give area where patches of different types overlap (pairs ``a``-``b``) to the type first in sort order."""
     geoms = frame["geometry"].to_numpy()
-    a, b = _overlapping_pairs(geoms)
     if not len(a):
         return frame
     types = frame["type"].to_numpy()
@@ -220,11 +218,14 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
     basis = data["basis"].astype(str) if "basis" in data.columns else \
         pd.Series(f"{'official red line' if official else 'red line (not marked official)'} from {source}",
                   index=data.index)
-    geoms = shapely.force_2d(data.geometry.to_numpy())
+    geoms = data.geometry.to_numpy().copy()
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     report.repaired = int(invalid.sum())
-    geoms[invalid] = [polygonal(g) for g in shapely.make_valid(geoms[invalid])]
-    geoms = np.array([polygonal(g) for g in geoms], dtype=object)
+    geoms[invalid] = shapely.make_valid(geoms[invalid])
+    other = ~np.isin(shapely.get_type_id(geoms), (3, 6)) | shapely.is_empty(geoms)  # (multi)polygons kept as they are
+    geoms[other] = [polygonal(g) for g in geoms[other]]
     frame = pd.DataFrame({
         "id": ids.to_numpy(), "name": data[name_field].to_numpy() if name_field else None,
         "type": types.to_numpy(), "official": official, "source": source, "basis": basis.to_numpy(),
@@ -237,9 +238,12 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
         raise InputError.one(source, "", "no red-line polygon with an area is left", "check the layer's geometries")
     report.type_field = type_field
     report.types = sorted(frame["type"].unique())
-    frame = _dissolve_same_type(frame, report)
+    a, b = _overlapping_pairs(frame["geometry"].to_numpy())
+    frame = _dissolve_same_type(frame, report, a, b)
     if len(report.types) > 1:
-        frame = _resolve_cross_type(frame, report)
+        if report.merged_from:  # patches were merged: find the remaining overlaps anew
+            a, b = _overlapping_pairs(frame["geometry"].to_numpy())
+        frame = _resolve_cross_type(frame, report, a, b)
     frame["area_km2"] = ellipsoidal_area_m2(frame["geometry"].to_numpy()) / 1e6
     out = gpd.GeoDataFrame(frame[REDLINE_COLUMNS], geometry=frame["geometry"].to_numpy(), crs=4326)
     report.patches_out = len(out)
