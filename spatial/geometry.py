@@ -16,15 +16,13 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPoint
 from shapely.ops import linemerge
 
-from .crs import ellipsoidal_area_m2, gk_zone_epsg
+from .crs import MAX_EDGE_M, ellipsoidal_area_m2, gk_zone_epsg
 from .gazetteer import name_index
 from .layers import ELEMENT_COLUMNS, LIST_SEP
 from .plans import DEFAULT_BUFFER_M, DEFAULT_WIDTH_M, Element, PlanSpec, element_id
 
 #: Decimal places of stored lon/lat (6 ≈ 0.1 m); areas are computed on the rounded shapes.
 PRECISION = 6
-#: Longest edge (metres) written to lon/lat layers.
-MAX_EDGE_M = 500.0
 VORONOI_BASIS = "approximate township cell: Voronoi of township seats clipped to the district boundary"
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import LONLAT_CRS, ellipsoidal_area_m2, gk_zone_epsg, to_wgs84, transform_geometries
+from .crs import LONLAT_CRS, ellipsoidal_area_m2, gk_zone_epsg, to_lonlat, to_wgs84, transform_geometries
 from .errors import InputError, Problem, ProblemList
 from .gazetteer import name_index
 from .io.tables import CSV_SUFFIXES, XLSX_SUFFIXES, read_table
@@ -435,7 +435,7 @@ def _vector_geometries(p: ProblemList, file: str, gdf: gpd.GeoDataFrame, labels:
             raise InputError.one(file, "CRS", f"--crs {lonlat_crs} is for lon/lat files, but the file is in "
                                  f"{gdf.crs.name}", "leave --crs out (the file's own CRS is used)")
         gdf = gdf.set_crs(4326, allow_override=True)
-    geoms = np.asarray(gdf.to_crs(4326).geometry.values, dtype=object).copy()
+    geoms = np.asarray(to_lonlat(gdf).geometry.values, dtype=object).copy()
     if lonlat_crs not in (None, "wgs84"):
         geoms = transform_geometries(geoms, lonlat_crs)
     for i, g in enumerate(geoms):

@@ -18,10 +18,9 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from .crs import gk_zone_epsg
 from .errors import InputError
 from .io.vector import read_vector
-from .crs import ellipsoidal_area_m2
+from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .overlap import polygonal
 
 #: Field names that hold the red-line type in official data, tried in this order (any case).
@@ -97,7 +96,6 @@ def _overlapping_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     """Merge overlapping patches (pairs ``a``-``b``) of the same type into one patch each (first member's id)."""
-    geoms = frame["geometry"].to_numpy()
     same = frame["type"].to_numpy()[a] == frame["type"].to_numpy()[b]
     a, b = a[same], b[same]
     report.overlap_pairs = len(a)
@@ -208,7 +206,7 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
         fields = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
         raise InputError.one(source, f"field {type_field}", "no such field", f"use one of: {fields}")
     report = RepairReport(source=source, official=official, crs=_crs_label(gdf.crs), features_in=len(gdf))
-    data = gdf.to_crs(4326)
+    data = to_lonlat(gdf)
     type_field = type_field or detect_field(gdf.columns.drop(gdf.geometry.name), TYPE_FIELDS)
     name_field = detect_field(gdf.columns.drop(gdf.geometry.name), NAME_FIELDS)
     ids = data["id"].astype(str) if "id" in data.columns and data["id"].notna().all() and data["id"].is_unique \
@@ -286,7 +284,7 @@ def sample_redlines(features_gdf: gpd.GeoDataFrame, boundary, *, adcode: str) ->
     lines = gk.geom_type.isin(["LineString", "MultiLineString"])
     shapes = gk.geometry.copy()
     shapes[lines] = shapely.buffer(gk.geometry[lines].to_numpy(), width[lines].to_numpy() / 2.0)
-    shapes = gpd.GeoSeries(shapes, crs=gk.crs).to_crs(4326)
+    shapes = to_lonlat(gpd.GeoSeries(shapes, crs=gk.crs))
     clipped = [polygonal(g) for g in shapely.intersection(shapes.to_numpy(), boundary)]
     parts = pd.DataFrame({"fid": eco["id"].astype(str).to_numpy(), "name": eco["name"].to_numpy(),
                           "kind": eco["kind"].to_numpy(), "geometry": clipped})

@@ -7,6 +7,7 @@ import re
 import geopandas as gpd
 import shapely
 
+from .crs import to_lonlat
 from .errors import InputError
 from .gazetteer import name_index
 
@@ -34,7 +35,7 @@ def match_official(official: gpd.GeoDataFrame, places: gpd.GeoDataFrame, boundar
     index = name_index(seats.reset_index(drop=True))
     by_key = {_key(n): n for n in index}
     district = boundary.geometry.iloc[0]
-    official = official.to_crs(4326)
+    official = to_lonlat(official)
     hits: dict[str, list] = {}
     for name, geom in zip(official[field], official.geometry):
         if geom is None or not geom.intersects(district):
