@@ -85,6 +85,8 @@ def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> 
               help="Coordinate system of the custom tiles.")
 @click.option("--cdn", default="jsdelivr", show_default=True,
               help="Where online maps load scripts: jsdelivr, unpkg, npmmirror (China) or a URL template.")
+@click.option("--assets", "assets_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="node_modules folder with the map assets for --offline [default: the repository's].")
 @click.option("--projects", "projects_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="User project file (CSV/XLSX with lon/lat, or points/parcels in any vector format).")
 @click.option("--projects-crs", default=None, help="wgs84, gcj02 or bd09 for lon/lat tables; EPSG:NNNN for a file without CRS.")
@@ -100,7 +102,8 @@ def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> 
               help="Official township polygons (replace the approximate Voronoi cells).")
 @click.option("--township-field", default=None, help="Name field of the township file.")
 def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_dir: Path, maps_dir: Path,
-          offline: bool, basemap: str, tile_url: str | None, tile_crs: str, cdn: str, projects_path: Path | None,
+          offline: bool, basemap: str, tile_url: str | None, tile_crs: str, cdn: str, assets_dir: Path | None,
+          projects_path: Path | None,
           projects_crs: str | None, projects_layer: str | None, strict: bool, redlines_path: Path | None,
           redlines_layer: str | None, redlines_crs: str | None, buffer_m: float, townships_path: Path | None,
           township_field: str | None) -> None:
@@ -150,7 +153,7 @@ def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_d
                                 redlines_source=source, notes=_notes(layers, red_notes, official), buffer_m=buffer_m)
     token = os.environ.get("TIANDITU_TOKEN")
     html = {code: render_district(layers, basemap=basemap, tile_url=tile_url, tile_crs=tile_crs, offline=offline,
-                                  cdn=cdn, assets_dir=default_node_modules() if offline else None,
+                                  cdn=cdn, assets_dir=(assets_dir or default_node_modules()) if offline else None,
                                   tianditu_token=token)
             for code, layers in results.items()}
     for code, layers in results.items():
