@@ -9,8 +9,10 @@ The fast path, measured in ``benchmarks/overlap.py``:
 - every other candidate pair (bounding boxes overlap) is either properly inside its element or
   outside it: one vertex decides (``shapely.contains_xy`` on prepared elements), and a polygon
   inside counts by its own precomputed area;
-- distances use ``STRtree.query_nearest`` in a local linear frame of the Gauss-Kruger zone,
-  then the nearest points are projected exactly (pyproj) and measured there.
+- distances are searched in a local linear frame of the Gauss-Kruger zone, against the red-line
+  polygons near each geometry only (bounding boxes in that frame: ``STRtree.query_nearest``,
+  then ``dwithin``), in chunks of neighbours; the nearest points are then projected exactly
+  (pyproj) and measured there.
 
 Areas are ellipsoidal on CGCS2000/GRS80 (:func:`ellipsoidal_area_m2`). Red lines must be
 disjoint (as :func:`spatial.redlines.prepare_redlines` makes them) so that per-element sums
@@ -37,9 +39,10 @@ CHUNK = 4096
 #: (~200 m) to find the crossing pairs: small boxes, few candidates.
 BOUNDARY_PIECE = 4
 BOUNDARY_STEP_DEG = 0.002
-#: Red-line boundaries are cut into pieces of this many segments to find the nearest one.
-NEAREST_PIECE = 32
-#: Threads sharing the nearest-piece search.
+#: Geometries whose nearest red line is searched at once (bounds memory for large inputs; the
+#: red lines near them are mapped to the Gauss-Kruger frame once per chunk).
+NEAREST_CHUNK = 1024
+#: Threads sharing the nearest red-line search.
 THREADS = min(4, os.cpu_count() or 1)
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
@@ -265,13 +268,17 @@ def gk_epsg_of(*layers: gpd.GeoDataFrame) -> int:
     return gk_zone_epsg((bounds[:, 0].min() + bounds[:, 2].max()) / 2.0)
 
 
-def _nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int, *, chunk: int = NEAREST_CHUNK
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry outside ``polys`` to the nearest polygon, and its index.
 
-    The search runs in the zone's linear approximation at the data's centre (an affine map of
-    lon/lat), against the polygons' boundaries cut into short pieces (cheap distances; ties: the
-    lowest polygon index); the two nearest points it finds are then projected exactly and
-    measured. The error is second order in the approximation's distortion: centimetres at 10 km.
+    The nearest polygon is the one nearest in the zone's linear approximation at the data's
+    centre (an affine map of lon/lat; ties: the lowest polygon index); the two nearest points
+    found there are then projected exactly and measured. The error is second order in the
+    approximation's distortion: centimetres at 10 km. The geometries go in chunks of
+    neighbours (Hilbert order) and only candidates are mapped: the polygons whose mapped
+    bounding box is within the distance to the polygon of the nearest box (bounded from its
+    lon/lat distance by the map's largest stretch).
     """
     lon0, lat0 = np.mean(shapely.total_bounds(polys).reshape(2, 2), axis=0)
     zone = CRS.from_epsg(epsg)
@@ -281,41 +288,42 @@ def _nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndar
     step = 1e-3
     gx, gy = to_gk.transform(np.array([lon0, lon0 + step, lon0]), np.array([lat0, lat0, lat0 + step]))
     jac = np.array([[gx[1] - gx[0], gx[2] - gx[0]], [gy[1] - gy[0], gy[2] - gy[0]]]) / step
-
-    def local_xy(coords: np.ndarray) -> np.ndarray:
-        dx, dy = coords[:, 0] - lon0, coords[:, 1] - lat0
-        return np.column_stack([jac[0, 0] * dx + jac[0, 1] * dy, jac[1, 0] * dx + jac[1, 1] * dy])
+    stretch = np.linalg.norm(jac, 2) * (1 + 1e-9)
 
     def local(arr: np.ndarray) -> np.ndarray:
-        return shapely.set_coordinates(arr.copy(), local_xy(shapely.get_coordinates(arr)))
+        coords = shapely.get_coordinates(arr)
+        dx, dy = coords[:, 0] - lon0, coords[:, 1] - lat0
+        return shapely.set_coordinates(arr.copy(), np.column_stack([jac[0, 0] * dx + jac[0, 1] * dy,
+                                                                    jac[1, 0] * dx + jac[1, 1] * dy]))
 
-    coords, ring, ring_owner = _ring_coordinates(polys)
-    pieces, piece_ring = _pieces(local_xy(coords), ring, NEAREST_PIECE)
-    piece_poly = ring_owner[piece_ring]
-    tree = STRtree(pieces)
-    tree.query(pieces[:1])  # the tree is built at its first query: here, before the threads share it
-    spans = np.array_split(np.arange(len(geoms)), THREADS)
-    with ThreadPoolExecutor(THREADS) as pool:  # query_nearest releases the GIL
-        found = list(pool.map(lambda span: tree.query_nearest(local(geoms[span]), all_matches=True), spans))
-    near_geom = np.concatenate([span[g] for span, (g, _) in zip(spans, found)])
-    near_piece = np.concatenate([p for _, p in found])
-    order = np.lexsort((near_piece, piece_poly[near_piece], near_geom))  # ties: the lowest polygon, first piece
-    near_geom, near_piece = near_geom[order], near_piece[order]
-    first = np.diff(near_geom, prepend=-1) != 0
-    near_geom, near_piece = near_geom[first], near_piece[first]
-    near_poly = piece_poly[near_piece]
-    # a point's nearest point on its first nearest piece is that on the polygon (same segments, in
-    # the same order); other shapes are measured against the whole polygon
-    target = pieces[near_piece]
-    shaped = shapely.get_type_id(geoms[near_geom]) != 0
-    target[shaped] = local(polys[near_poly[shaped]])
-    ends = shapely.get_coordinates(shapely.shortest_line(local(geoms[near_geom]), target))
-    lonlat = ends @ np.linalg.inv(jac).T + [lon0, lat0]
-    x, y = to_gk.transform(lonlat[:, 0], lonlat[:, 1])
+    boxes = STRtree(shapely.envelope(local(shapely.box(*shapely.bounds(polys).T))))  # each holds its mapped polygon
+    boxes.query(boxes.geometries[:1])  # the tree is built at its first query: here, before the threads share it
+
+    def nearest(span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The two nearest points (mapped) of the geometries ``span`` and their nearest polygon."""
+        near = local(geoms[span])
+        _, bi = boxes.query_nearest(near, all_matches=False)  # one per geometry (none is empty), in order
+        reach = shapely.distance(geoms[span], polys[bi]) * stretch + 1e-6
+        ci, cp = boxes.query(near, predicate="dwithin", distance=reach)
+        held, slot = np.unique(cp, return_inverse=True)
+        mapped = local(polys[held])
+        gap = np.zeros(len(ci))
+        shared = np.bincount(ci)[ci] > 1  # a single candidate is the nearest
+        gap[shared] = shapely.distance(near[ci[shared]], mapped[slot[shared]])
+        best = np.lexsort((cp, gap, ci))  # the nearest, ties: the lowest polygon index
+        best = slot[best[np.diff(ci[best], prepend=-1) != 0]]
+        return shapely.get_coordinates(shapely.shortest_line(near, mapped[best])), held[best]
+
+    order = np.argsort(gpd.GeoSeries(geoms).hilbert_distance().to_numpy(), kind="stable")
+    spans = np.array_split(order, max(THREADS, -(-len(order) // chunk)))
+    with ThreadPoolExecutor(THREADS) as pool:  # GEOS releases the GIL
+        found = list(pool.map(nearest, spans))
+    ends = np.concatenate([e for e, _ in found]) @ np.linalg.inv(jac).T + [lon0, lat0]
+    x, y = to_gk.transform(ends[:, 0], ends[:, 1])
     dist = np.full(len(geoms), np.nan)
-    dist[near_geom] = np.hypot(x[0::2] - x[1::2], y[0::2] - y[1::2])
+    dist[order] = np.hypot(x[0::2] - x[1::2], y[0::2] - y[1::2])
     index = np.full(len(geoms), -1)
-    index[near_geom] = near_poly
+    index[order] = np.concatenate([i for _, i in found])
     return dist, index
 
 
