@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
 from shapely.geometry import LineString, MultiPoint
 from shapely.ops import linemerge
 
-from .crs import MAX_EDGE_M, ellipsoidal_area_m2, gk_zone_epsg
+from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .gazetteer import name_index
 from .layers import ELEMENT_COLUMNS, LIST_SEP
 from .plans import DEFAULT_BUFFER_M, DEFAULT_WIDTH_M, Element, PlanSpec, element_id
@@ -36,21 +35,17 @@ class Frame:
     @classmethod
     def for_boundary(cls, boundary_wgs84: shapely.Geometry) -> "Frame":
         epsg = gk_zone_epsg(boundary_wgs84.centroid.x)
-        fwd = Transformer.from_crs(4326, epsg, always_xy=True)
         # A straight edge in lon/lat is a curve in the projection: densify (≈100 m) so both agree.
-        dense = shapely.segmentize(boundary_wgs84, 0.001)
-        return cls(epsg, shapely.transform(dense, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1]))))
+        dense = gpd.GeoSeries([shapely.segmentize(boundary_wgs84, 0.001)], crs=4326)
+        return cls(epsg, dense.to_crs(epsg).iloc[0])
 
-    def to_gk(self, geoms):
-        t = Transformer.from_crs(4326, self.epsg, always_xy=True)
-        return shapely.transform(geoms, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+    def to_gk(self, geoms) -> np.ndarray:
+        """Lon/lat shapes in the Gauss-Kruger zone."""
+        return gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=4326).to_crs(self.epsg).values.to_numpy()
 
-    def to_wgs84(self, geoms):
-        """Back to lon/lat, edges densified to :data:`MAX_EDGE_M` first so that a straight edge
-        of the projection keeps its course (and area) whichever way a reader interpolates it."""
-        t = Transformer.from_crs(self.epsg, 4326, always_xy=True)
-        dense = shapely.segmentize(geoms, MAX_EDGE_M)
-        return shapely.transform(dense, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+    def to_wgs84(self, geoms) -> np.ndarray:
+        """Back to lon/lat (densified first, see :func:`spatial.crs.to_lonlat`)."""
+        return to_lonlat(gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=self.epsg)).values.to_numpy()
 
 
 def finish(geoms) -> np.ndarray:
