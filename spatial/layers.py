@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from .plans import PlanMeta
+
 #: Columns every element layer (elements, axes, nodes) carries, in this order.
 ELEMENT_COLUMNS = [
     "id", "adcode", "structure_id", "structure", "structure_name", "kind", "role", "term", "name",
@@ -39,13 +41,7 @@ class DistrictLayers:
     ``overlaps`` and ``element_stats`` are filled by later stages and may be None.
     """
 
-    adcode: str
-    district: str
-    city: str
-    province: str
-    title: str
-    period: str
-    seed: str
+    plan: PlanMeta
     structures: list[StructureInfo]
     boundary: gpd.GeoDataFrame
     townships: gpd.GeoDataFrame

@@ -137,11 +137,9 @@ def build_district(inp: DistrictInputs, *, official_townships: gpd.GeoDataFrame 
     elements, axes, nodes = build_elements(spec, inp.places, inp.features, cells, frame)
     structures = [StructureInfo(s.id, s.slogan, s.name, s.kind, s.defined_in_text, s.interpretation, s.cite.offset)
                   for s in spec.structures]
-    p = spec.plan
     places = inp.places.assign(id=inp.places["name"]).sort_values("name").reset_index(drop=True)
     return DistrictLayers(
-        adcode=p.adcode, district=p.district, city=p.city, province=p.province, title=p.title, period=p.period,
-        seed=p.seed, structures=structures, boundary=inp.boundary, townships=cells, places=places,
+        plan=spec.plan, structures=structures, boundary=inp.boundary, townships=cells, places=places,
         features=inp.features, elements=elements, axes=axes, nodes=nodes)
 
 

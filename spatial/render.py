@@ -73,7 +73,8 @@ class IndexEntry:
     @classmethod
     def from_layers(cls, layers: DistrictLayers) -> "IndexEntry":
         """The entry of a built district."""
-        return cls(layers.adcode, layers.district, layers.city, layers.province, layers.title, layers.period,
+        p = layers.plan
+        return cls(p.adcode, p.district, p.city, p.province, p.title, p.period,
                    tuple((s.slogan, s.name) for s in layers.structures))
 
 
@@ -438,7 +439,7 @@ def _context_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: str)
                         dash=st.BOUNDARY_STYLE["dash"], css="sp-boundary")
     style["fill"] = False
     style["interactive"] = False
-    _Vector([f for f in (_feature(g, {"name": layers.district, "style": style}) for g in geoms) if f], m).add_to(fg)
+    _Vector([f for f in (_feature(g, {"name": layers.plan.district, "style": style}) for g in geoms) if f], m).add_to(fg)
     nodes.append({"label": "区界", "layer": fg})
     return nodes
 
@@ -551,7 +552,7 @@ def _project_layer(m: folium.Map, layers: DistrictLayers, crs: str, search: list
         p = {"name": _text(row["name"]), "category": _text(row["category"]),
              "precision_m": None if pd.isna(row.get("precision_m")) else float(row["precision_m"]),
              "basis": _text(row.get("basis")), "offset": None if pd.isna(row.get("offset")) else int(row["offset"])}
-        popup = _html("popup_project.html.j2", p=p, colour=colour, elements=elements, seed=layers.seed)
+        popup = _html("popup_project.html.j2", p=p, colour=colour, elements=elements, seed=layers.plan.seed)
         feats.append(_feature(g, {"name": p["name"], "key": _text(row["id"]), "popup": popup,
                                   "tooltip": _escape(f"{p['name']}（{p['category']}）"),
                                   "marker": {"kind": "dot", "size": 16, "color": colour, "className": "sp-project"}}))

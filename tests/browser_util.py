@@ -18,6 +18,7 @@ from shapely.geometry import LineString, Point, box
 from spatial import assets
 from spatial.crs import ellipsoidal_area_m2
 from spatial.layers import ELEMENT_COLUMNS, DistrictLayers, StructureInfo
+from spatial.plans import PlanMeta
 
 XSS = "<img src=x onerror=alert(1)>"
 JS_BREAK = "`${alert(2)}`</script><script>alert(3)</script>"
@@ -80,8 +81,8 @@ def make_layers(*, projects: bool = True, redlines: bool = True, official: bool 
     structures = [StructureInfo("layout", "一核一带三区", "总体空间布局", "overall", True, None, 10),
                   StructureInfo("industry", "两轴一极", "产业布局", "industrial", True, None, 50)]
     layers = DistrictLayers(
-        adcode="360199", district="测试区", city="南昌市", province="江西省", title="测试区十四五规划纲要",
-        period="2021-2025", seed="999_test.txt", structures=structures, boundary=boundary, townships=towns,
+        plan=PlanMeta(adcode="360199", district="测试区", city="南昌市", province="江西省", title="测试区十四五规划纲要",
+                      period="2021-2025", seed="999_test.txt"), structures=structures, boundary=boundary, townships=towns,
         places=_gdf([{"id": "甲镇", "name": "甲镇", "geometry": Point(X0 + 0.05, Y0 + 0.03)}]),
         features=features, elements=elements.reset_index(drop=True), axes=axes.reset_index(drop=True),
         nodes=nodes.reset_index(drop=True))

@@ -45,14 +45,14 @@ def _tables(layers: DistrictLayers) -> dict[str, bytes]:
         sheets["projects"] = layers.project_stats
         out["projects.csv"] = csv_bytes(layers.project_stats)
     sheets["notes"] = notes
-    out[f"{layers.adcode}.xlsx"] = xlsx_bytes(sheets)
+    out[f"{layers.plan.adcode}.xlsx"] = xlsx_bytes(sheets)
     return out
 
 
 def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> list[str]:
     approx = bool(layers.townships["approximate"].all())
     return [
-        f"plan: {layers.title} ({layers.period}), seed {layers.seed}",
+        f"plan: {layers.plan.title} ({layers.plan.period}), seed {layers.plan.seed}",
         f"district boundary: {layers.boundary['source'].iloc[0]}",
         "areas: ellipsoidal (geodesic) on the CGCS2000 ellipsoid (GRS80); 1 亩 = 2000/3 m²; "
         "distances and buffers in the district's CGCS2000 3-degree Gauss-Kruger zone",
@@ -159,7 +159,7 @@ def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_d
     for code, layers in results.items():
         write_district(layers, layers_dir, extra=_tables(layers))
         write_text(Path(maps_dir) / f"{code}.html", html[code])
-        console.print(f"{code} {layers.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
+        console.print(f"{code} {layers.plan.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
                       f"{0 if layers.projects is None else len(layers.projects)} projects, "
                       f"{len(layers.redlines)} red-line patches ({'official' if layers.redlines_official else 'illustrative'})")
     all_codes = data.adcodes()

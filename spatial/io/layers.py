@@ -36,15 +36,15 @@ def write_district(layers: DistrictLayers, out_dir: Path, *, extra: dict[str, by
     One GeoJSON per layer (EPSG:4326) and ``<adcode>.gpkg`` with the non-empty layers in
     CGCS2000 and their QGIS styles; ``extra`` adds files (name -> bytes), e.g. tables.
     """
-    target = Path(out_dir) / layers.adcode
+    target = Path(out_dir) / layers.plan.adcode
     written = []
     with staged_dir(target) as stage:
         for stem, gdf in layer_frames(layers).items():
             sort = "id" if "id" in gdf.columns else gdf.columns[0]
-            write_text(stage / f"{stem}.geojson", geojson_text(gdf, sort_by=sort, name=f"{layers.adcode}-{stem}"))
+            write_text(stage / f"{stem}.geojson", geojson_text(gdf, sort_by=sort, name=f"{layers.plan.adcode}-{stem}"))
             written.append(target / f"{stem}.geojson")
         frames = {k: v for k, v in layer_frames(layers).items() if len(v)}
-        extra = {f"{layers.adcode}.gpkg": gpkg_bytes(frames), **(extra or {})}
+        extra = {f"{layers.plan.adcode}.gpkg": gpkg_bytes(frames), **(extra or {})}
         for name, data in extra.items():
             (stage / name).write_bytes(data)
             written.append(target / name)
