@@ -56,14 +56,20 @@ class DistrictInputs:
     projects_table: pd.DataFrame | None
 
 
-def load_district(data: DataDir, adcode: str) -> DistrictInputs:
-    """Read and validate one district's inputs; every problem is reported at once."""
+def load_spec(data: DataDir, adcode: str) -> PlanSpec:
+    """One district's plan spec, schema-checked (see :func:`load_district` for the rest)."""
     spec_path = data.spec_path(adcode)
     if not spec_path.exists():
         known = ", ".join(data.adcodes()) or "none"
         raise InputError.one(spec_path, "", f"no plan spec for adcode {adcode}",
                              f"choose one of {known} or write {spec_path}")
-    spec = parse_spec(inputs.read_yaml(spec_path), file=str(spec_path))
+    return parse_spec(inputs.read_yaml(spec_path), file=str(spec_path))
+
+
+def load_district(data: DataDir, adcode: str) -> DistrictInputs:
+    """Read and validate one district's inputs; every problem is reported at once."""
+    spec_path = data.spec_path(adcode)
+    spec = load_spec(data, adcode)
     if spec.plan.adcode != adcode:
         raise InputError.one(spec_path, "plan.adcode", f"'{spec.plan.adcode}' does not match the file name",
                              f"name the file {spec.plan.adcode}.yaml or correct plan.adcode")

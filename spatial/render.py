@@ -33,6 +33,7 @@ from . import _style as st
 from . import assets
 from .crs import ellipsoidal_area_m2, transform_geometries
 from .errors import InputError
+from .plans import PlanSpec
 from .layers import DistrictLayers
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -71,11 +72,11 @@ class IndexEntry:
     slogans: tuple[tuple[str, str], ...]
 
     @classmethod
-    def from_layers(cls, layers: DistrictLayers) -> "IndexEntry":
-        """The entry of a built district."""
-        p = layers.plan
+    def from_spec(cls, spec: PlanSpec) -> "IndexEntry":
+        """The entry of a district, from its plan spec."""
+        p = spec.plan
         return cls(p.adcode, p.district, p.city, p.province, p.title, p.period,
-                   tuple((s.slogan, s.name) for s in layers.structures))
+                   tuple((s.slogan, s.name) for s in spec.structures))
 
 
 @dataclass(frozen=True)

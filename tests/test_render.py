@@ -202,7 +202,8 @@ def test_npm_versions_match_package_json():
 
 
 def test_index_page_escapes_and_links():
-    entry = IndexEntry.from_layers(make_layers())
+    entry = IndexEntry("360199", "测试区", "南昌市", "江西省", "测试区十四五规划纲要", "2021-2025",
+                       (("一核一带三区", "总体空间布局"), ("两轴一极", "产业布局")))
     hostile = IndexEntry("360198", XSS, "市", "省", "标题", "2021-2025", ((XSS, "名"),))
     page = render_index([entry, hostile])
     assert '<a href="360199.html">测试区</a>' in page and '<a href="360198.html">' in page

@@ -18,7 +18,8 @@ from ..io.layers import write_district
 from ..io.report import csv_bytes, xlsx_bytes
 from ..io.vector import read_vector
 from ..layers import DistrictLayers
-from ..pipeline import DataDir, DistrictInputs, analyse, build_district, load_district, locate_plan_projects
+from ..pipeline import (DataDir, DistrictInputs, analyse, build_district, load_district, load_spec,
+                        locate_plan_projects)
 from ..projects import read_user_projects
 from ..redlines import load_redlines, prepare_redlines, sample_redlines
 from ..render import IndexEntry, render_district, render_index
@@ -162,8 +163,8 @@ def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_d
         console.print(f"{code} {layers.plan.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
                       f"{0 if layers.projects is None else len(layers.projects)} projects, "
                       f"{len(layers.redlines)} red-line patches ({'official' if layers.redlines_official else 'illustrative'})")
-    all_codes = data.adcodes()
-    if set(codes) == set(all_codes):
-        write_text(Path(maps_dir) / "index.html",
-                   render_index([IndexEntry.from_layers(results[c]) for c in all_codes]))
+    # The index lists every district with a spec and a map, built now or before.
+    specs = [loaded[c].spec if c in loaded else load_spec(data, c) for c in data.adcodes()
+             if c in loaded or (Path(maps_dir) / f"{c}.html").exists()]
+    write_text(Path(maps_dir) / "index.html", render_index([IndexEntry.from_spec(s) for s in specs]))
     console.print(f"built {len(results)} districts in {time.perf_counter() - t0:.1f} s")
