@@ -352,8 +352,9 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         inside; parcels: a positive area inside), redline_share (parcels: share of their
         ellipsoidal area inside; points 1 or 0; lines empty), redline_distance_m (0 when touching
         or inside; metres in the Gauss-Kruger zone of the data's centre), within_buffer
-        (distance <= buffer_m), nearest_redline_id and, when the red lines carry types,
-        nearest_redline_type. Projects without geometry get empty values.
+        (distance <= buffer_m), redline_depth_m (points inside: metres to the red line's edge,
+        to judge against a project's location precision), nearest_redline_id and, when the red
+        lines carry types, nearest_redline_type. Projects without geometry get empty values.
     """
     ids = _ids(projects, "projects")
     n = len(ids)
@@ -383,6 +384,13 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
             share[parcels] = np.divide(inside, total, out=np.zeros(len(parcels)), where=total > 0)
     points = np.isin(kind, (0, 4))
     share[points] = (dist[points] == 0).astype(float)
+    depth = np.full(n, np.nan)
+    deep = np.flatnonzero(points & (dist == 0))
+    if len(deep):
+        epsg = gk_epsg_of(projects, redlines)
+        pts = gpd.GeoSeries(geoms[deep], crs=4326).to_crs(epsg).values
+        edges = gpd.GeoSeries(shapely.boundary(parts[nearest[deep]]), crs=4326).to_crs(epsg).values
+        depth[deep] = shapely.distance(pts, edges)
     in_redline = pd.array(np.where(np.isin(kind, _POLYGONAL), share > 0, dist == 0), dtype="boolean")
     in_redline[~present] = pd.NA
     within = pd.array(dist <= buffer_m, dtype="boolean")
@@ -390,7 +398,8 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     row = np.where(nearest >= 0, owner[np.maximum(nearest, 0)], -1)
     table = pd.DataFrame({
         "id": ids, "in_redline": in_redline, "redline_share": share, "redline_distance_m": dist,
-        "within_buffer": within, "nearest_redline_id": np.where(row >= 0, rids[row], None),
+        "within_buffer": within, "redline_depth_m": depth,
+        "nearest_redline_id": np.where(row >= 0, rids[row], None),
     })
     if "type" in redlines.columns:
         table["nearest_redline_type"] = np.where(row >= 0, rtypes[row], None)

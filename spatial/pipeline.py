@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -157,6 +158,21 @@ def locate_plan_projects(inp: DistrictInputs, *, file: str) -> gpd.GeoDataFrame 
                            adcode=inp.spec.plan.adcode, source=file)
 
 
+def redline_verdict(red: pd.DataFrame, precision_m: pd.Series) -> np.ndarray:
+    """inside / outside / uncertain: whether a project's location is good enough to tell.
+
+    A point inside a red line by less than its location precision (a project placed at its
+    town's seat, say) could as well lie outside, and one outside by less could lie inside.
+    """
+    prec = np.nan_to_num(precision_m.to_numpy(float), nan=0.0)
+    depth = red["redline_depth_m"].to_numpy(float)
+    dist = red["redline_distance_m"].to_numpy(float)
+    inside = red["in_redline"].fillna(False).to_numpy(bool)
+    sure_in = inside & (np.isnan(depth) | (depth > prec))
+    sure_out = ~inside & (dist > prec)
+    return np.select([sure_in, sure_out], ["inside", "outside"], "uncertain")
+
+
 def analyse(layers: DistrictLayers, *, projects: gpd.GeoDataFrame | None, redlines: gpd.GeoDataFrame,
             redlines_official: bool, redlines_source: str, notes: list[str], buffer_m: float) -> DistrictLayers:
     """Join projects to the elements and measure elements and projects against the red lines."""
@@ -167,6 +183,8 @@ def analyse(layers: DistrictLayers, *, projects: gpd.GeoDataFrame | None, redlin
     if projects is not None and len(projects):
         joined, per_element = join_projects(projects, layers.elements)
         red = overlap_projects(joined, redlines, buffer_m=buffer_m)
+        precision = joined.set_index("id").get("precision_m", pd.Series(np.nan, index=joined["id"]))
+        red["redline_verdict"] = redline_verdict(red, precision.reindex(red["id"]))
         joined = joined.merge(red, on="id", how="left")
         projects = joined
         project_stats = project_table(joined).merge(red, on="id", how="left")

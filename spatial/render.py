@@ -538,6 +538,10 @@ def _redline_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: str)
     return nodes
 
 
+_REDLINE_VERDICT = {"inside": "在红线内", "outside": "在红线外",
+                    "uncertain": "无法判定（与红线边界的距离小于定位精度）"}
+
+
 def _project_layer(m: folium.Map, layers: DistrictLayers, crs: str, search: list[dict]) -> list[dict]:
     if layers.projects is None or not len(layers.projects):
         return []
@@ -552,7 +556,9 @@ def _project_layer(m: folium.Map, layers: DistrictLayers, crs: str, search: list
         elements = [names.get(e, e) for e in _text(row.get("element_ids")).split(",") if e]
         p = {"name": _text(row["name"]), "category": _text(row["category"]),
              "precision_m": None if pd.isna(row.get("precision_m")) else float(row["precision_m"]),
-             "basis": _text(row.get("basis")), "offset": None if pd.isna(row.get("offset")) else int(row["offset"])}
+             "basis": _text(row.get("basis")), "offset": None if pd.isna(row.get("offset")) else int(row["offset"]),
+             "redline": _REDLINE_VERDICT.get(_text(row.get("redline_verdict"))),
+             "redline_m": None if pd.isna(row.get("redline_distance_m")) else float(row["redline_distance_m"])}
         popup = _html("popup_project.html.j2", p=p, colour=colour, elements=elements, seed=layers.plan.seed)
         feats.append(_feature(g, {"name": p["name"], "key": _text(row["id"]), "popup": popup,
                                   "tooltip": _escape(f"{p['name']}（{p['category']}）"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import fiona
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -144,3 +145,26 @@ def test_redlines_without_crs_suggest_the_zone(synth: Path, tmp_path: Path):
     assert res.exit_code == 2
     assert "declares no coordinate reference system" in res.output and "EPSG:4547" in res.output
     assert not (synth / "layers").exists()
+
+
+def test_redline_verdict_weighs_location_precision():
+    from spatial.pipeline import redline_verdict
+
+    red = pd.DataFrame({"in_redline": [True, True, False, False, False],
+                        "redline_depth_m": [800.0, 200.0, np.nan, np.nan, np.nan],
+                        "redline_distance_m": [0.0, 0.0, 5000.0, 300.0, 300.0]})
+    precision = pd.Series([500.0, 500.0, 3000.0, 3000.0, np.nan])
+    assert list(redline_verdict(red, precision)) == ["inside", "uncertain", "outside", "uncertain", "outside"]
+
+
+def test_depth_inside_a_red_line_is_the_distance_to_its_edge():
+    from spatial.overlap import overlap_projects
+
+    reds = gpd.GeoDataFrame({"id": ["r"]}, geometry=[box(114.99, 25.99, 115.01, 26.01).segmentize(0.001)], crs=4326)
+    pts = gpd.GeoDataFrame({"id": ["in", "out"]}, geometry=[shapely.Point(115.0, 26.0), shapely.Point(115.03, 26.0)],
+                           crs=4326)
+    table = overlap_projects(pts, reds).set_index("id")
+    to_east = GEOD.inv(115.0, 26.0, 115.01, 26.0)[2]        # nearest edge: the meridian 0.01° east
+    assert table.loc["in", "redline_depth_m"] == pytest.approx(to_east, rel=1e-3)
+    assert np.isnan(table.loc["out", "redline_depth_m"])
+    assert table.loc["out", "redline_distance_m"] == pytest.approx(GEOD.inv(115.01, 26.0, 115.03, 26.0)[2], rel=1e-3)
