@@ -77,7 +77,7 @@ def load_district(data: DataDir, adcode: str) -> DistrictInputs:
     gaz_path = data.root / "gazetteer" / f"{adcode}.csv"
     if not gaz_path.exists():
         raise InputError.one(gaz_path, "", "gazetteer missing", "write the district's places (docs/data-format.md)")
-    places = places_from_table(inputs.read_csv(gaz_path), file=str(gaz_path))
+    places = places_from_table(read_table(gaz_path), file=str(gaz_path))
     feat_path = data.root / "features" / f"{adcode}.geojson"
     features = (features_from_frame(inputs.read_feature_collection(feat_path), file=str(feat_path))
                 if feat_path.exists() else features_from_frame(gpd.GeoDataFrame(

@@ -15,7 +15,7 @@ from spatial.cli import main
 from spatial.errors import InputError
 from spatial.extract import Draft, decode_text, extract, found_ids, recall, run_extract, to_spec_yaml
 from spatial.gazetteer import name_index, places_from_table
-from spatial.io.inputs import read_csv
+from spatial.io.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = Path(os.environ.get("SPATIAL_SEEDS") or Path(__file__).resolve().parents[2] / "shared" / "seeds")
@@ -68,7 +68,7 @@ def _draft(prefix: str, *, gazetteer: bool = False) -> tuple[str, Draft]:
         known: list[str] = []
         if gazetteer:
             gaz = ROOT / "data" / "gazetteer" / f"{ADCODES[prefix]}.csv"
-            known = list(name_index(places_from_table(read_csv(gaz), file=str(gaz))))
+            known = list(name_index(places_from_table(read_table(gaz), file=str(gaz))))
         _CACHE[key] = text, extract(text, seed=path.name, known_places=known)
     return _CACHE[key]
 

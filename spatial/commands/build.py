@@ -28,13 +28,12 @@ from ..townships import match_official
 BASEMAPS = ("none", "osm", "imagery", "tianditu", "amap", "custom")
 
 
-def _official_redlines(path: Path, inp: DistrictInputs, *, layer: str | None, crs: str | None):
-    """The user's official red lines cut to one district, with the repair notes."""
+def _clip(redlines: gpd.GeoDataFrame, inp: DistrictInputs) -> gpd.GeoDataFrame:
+    """The red lines cut to one district."""
     boundary = inp.boundary.geometry.iloc[0]
-    redlines, report = load_redlines(path, layer=layer, crs=crs, hint_lon=boundary.centroid.x)
     clipped = redlines[redlines.intersects(boundary)].copy()
     clipped["geometry"] = clipped.geometry.intersection(boundary)
-    return clipped.reset_index(drop=True), report.notes
+    return clipped.reset_index(drop=True)
 
 
 def _tables(layers: DistrictLayers) -> dict[str, bytes]:
@@ -128,6 +127,11 @@ def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_d
                                                      strict=strict, boundary=boundaries)
         for p in problems:
             console.print(f"[yellow]skipped:[/] {p}")
+    official_redlines = None
+    if redlines_path is not None:  # read and repaired once, cut per district below
+        hint_lon = next(iter(loaded.values())).boundary.geometry.iloc[0].centroid.x
+        official_redlines, official_report = load_redlines(redlines_path, layer=redlines_layer, crs=redlines_crs,
+                                                           hint_lon=hint_lon)
     results: dict[str, DistrictLayers] = {}
     for code, inp in loaded.items():
         cells = (match_official(official_townships, inp.places, inp.boundary, file=str(townships_path),
@@ -142,8 +146,8 @@ def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_d
                                      "give your projects their own ids")
             projects = mine if projects is None else gpd.GeoDataFrame(
                 pd.concat([projects, mine], ignore_index=True), crs=4326)
-        if redlines_path is not None:
-            redlines, red_notes = _official_redlines(redlines_path, inp, layer=redlines_layer, crs=redlines_crs)
+        if official_redlines is not None:
+            redlines, red_notes = _clip(official_redlines, inp), official_report.notes
             official, source = True, redlines_path.name
         else:
             source = "示意：由规划提及的生态要素生成（非官方生态保护红线）"

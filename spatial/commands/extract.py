@@ -9,7 +9,8 @@ import click
 from ..errors import InputError
 from ..extract import run_extract
 from ..gazetteer import name_index, places_from_table
-from ..io import files, inputs
+from ..io import files
+from ..io.tables import read_table
 
 
 @click.command("extract")
@@ -33,7 +34,7 @@ def extract(plan: Path, out_path: Path | None, adcode: str | None, data_dir: Pat
         if not gaz.is_file():
             raise InputError.one(gaz, "", f"no gazetteer for adcode {adcode}",
                                  "check --adcode and --data, or leave --adcode out")
-        known = list(name_index(places_from_table(inputs.read_csv(gaz), file=str(gaz))))
+        known = list(name_index(places_from_table(read_table(gaz), file=str(gaz))))
     data = plan.read_bytes()
     if not data.strip():
         raise InputError.one(plan, "", "the file is empty", "give the plan's text (UTF-8 or GBK)")

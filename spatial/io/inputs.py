@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import yaml
 from shapely.geometry import shape
 
@@ -27,16 +26,6 @@ def read_yaml(path: Path) -> object:
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError.one(path, where, f"malformed YAML: {what}",
                              "fix the indentation or quoting there (a YAML linter shows it)") from None
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    """A UTF-8 (optionally with BOM) CSV with every column as text."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError.one(path, "", "not UTF-8 text", "save the file as UTF-8 (CSV UTF-8 in Excel)") from None
-    except pd.errors.ParserError as exc:
-        raise InputError.one(path, "", f"malformed CSV: {str(exc).strip()}", "check quoting and the column count") from None
 
 
 def read_feature_collection(path: Path) -> gpd.GeoDataFrame:
