@@ -193,12 +193,8 @@ def head_html(names: list[str], *, offline: bool, cdn: str = "jsdelivr", node_mo
     for name in wanted:
         asset(name)
     if not offline:
-        template = cdn_template(cdn)
-        return "\n".join(
-            f'<link rel="stylesheet" href="{template.format(package=a.package, version=a.version, path=a.path)}"/>'
-            if a.kind == "css" else
-            f'<script src="{template.format(package=a.package, version=a.version, path=a.path)}"></script>'
-            for a in items)
+        return "\n".join(f'<link rel="stylesheet" href="{cdn_url(a, cdn)}"/>' if a.kind == "css" else
+                         f'<script src="{cdn_url(a, cdn)}"></script>' for a in items)
     node_modules = node_modules or default_node_modules()
     check_installed(items, node_modules)
     out = []
