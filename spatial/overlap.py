@@ -273,7 +273,7 @@ def gk_epsg_of(*layers: gpd.GeoDataFrame) -> int:
     return gk_zone_epsg((bounds[:, 0].min() + bounds[:, 2].max()) / 2.0)
 
 
-def _nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int, *, chunk: int = NEAREST_CHUNK
+def nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int, *, chunk: int = NEAREST_CHUNK
                ) -> tuple[np.ndarray, np.ndarray]:
     """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry outside ``polys`` to the nearest polygon, and its index.
 
@@ -376,7 +376,7 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         nearest[where[gi[first]]] = pi[first]
         far = np.setdiff1d(where, where[gi])
         if len(far):
-            dist[far], nearest[far] = _nearest_m(geoms[far], parts, gk_epsg_of(projects, redlines))
+            dist[far], nearest[far] = nearest_m(geoms[far], parts, gk_epsg_of(projects, redlines))
         if len(parcels):
             ti, _, area, _ = intersect_pairs(geoms[parcels], parts)
             total = ellipsoidal_area_m2(geoms[parcels])

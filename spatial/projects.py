@@ -24,12 +24,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import LONLAT_CRS, ellipsoidal_area_m2, gk_zone_epsg, to_lonlat, to_wgs84, transform_geometries
+from .crs import (
+    LONLAT_CRS,
+    ellipsoidal_area_m2,
+    gk_zone_epsg,
+    to_lonlat,
+    to_wgs84,
+    transform_geometries,
+)
 from .errors import InputError, Problem, ProblemList
 from .gazetteer import name_index
 from .io.tables import CSV_SUFFIXES, XLSX_SUFFIXES, read_table
 from .io.vector import read_vector
 from .layers import LIST_SEP
+from .overlap import gk_epsg_of, nearest_m
 from .plans import CATEGORIES
 
 #: Columns of ``data/projects/<adcode>.csv``.
@@ -641,21 +649,15 @@ def element_pairs(geoms, elements: gpd.GeoDataFrame, *, share_threshold: float =
 
 
 def _nearest(geoms: np.ndarray, elements: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest element (position, smallest id among ties) and distance in metres in the GK zone."""
-    minx, _, maxx, _ = elements.total_bounds
-    epsg = gk_zone_epsg((minx + maxx) / 2)
-    g = gpd.GeoSeries(geoms, crs=4326).to_crs(epsg).values
-    eg = gpd.GeoSeries(elements.geometry.values, crs=4326).to_crs(epsg).values
-    qi, ei = shapely.STRtree(np.asarray(eg, dtype=object)).query_nearest(np.asarray(g, dtype=object),
-                                                                         all_matches=True)
-    dist = shapely.distance(np.asarray(g, dtype=object)[qi], np.asarray(eg, dtype=object)[ei])
-    ids = elements["id"].astype(str).to_numpy()
-    pick = pd.DataFrame({"q": qi, "e": ei, "id": ids[ei], "d": dist}).sort_values(["q", "id"]).drop_duplicates("q")
-    e = np.full(len(geoms), -1)
-    d = np.full(len(geoms), np.nan)
-    e[pick["q"].to_numpy()] = pick["e"].to_numpy()
-    d[pick["q"].to_numpy()] = pick["d"].to_numpy()
-    return e, d
+    """Nearest element (position, smallest id among ties) and distance in metres in the GK zone.
+
+    The search is the red lines' (:func:`spatial.overlap.nearest_m`) over the elements' polygons,
+    ordered by element id so that a tie goes to the smallest id.
+    """
+    order = np.argsort(elements["id"].astype(str).to_numpy(), kind="stable")
+    parts, owner = shapely.get_parts(np.asarray(elements.geometry.values, dtype=object)[order], return_index=True)
+    dist, part = nearest_m(np.asarray(geoms, dtype=object), parts, gk_epsg_of(elements))
+    return np.where(part >= 0, order[owner[np.maximum(part, 0)]], -1), dist
 
 
 def join_projects(projects: gpd.GeoDataFrame, elements: gpd.GeoDataFrame, *, share_threshold: float = 0.5
