@@ -252,6 +252,8 @@ def to_lonlat(data):
     """
     if data.crs is None or data.crs.to_epsg() == 4326:
         return data
+    if data.crs.to_epsg() == 4490:  # CGCS2000 lon/lat: the same numbers in PROJ (no datum shift), no copy
+        return data.set_crs(4326, allow_override=True)
     if data.crs.is_projected:
         data = data.copy()
         data.geometry.values[:] = shapely.segmentize(np.asarray(data.geometry.values, dtype=object), MAX_EDGE_M)

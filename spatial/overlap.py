@@ -1,18 +1,22 @@
 """Overlap of plan elements and projects with ecological protection red lines.
 
-The fast path, measured in ``benchmarks/overlap.py``:
+Every step costs about linearly in the vertices, whatever the shapes (many small patches, a
+few huge winding ones, patches larger than the elements or elements larger than the patches);
+no step asks a question whose cost is the vertex count of a huge polygon per candidate pair:
 
-- red-line patches are split into single polygons and put in one ``shapely.STRtree``;
-- the element boundaries, cut into short pieces, are bulk-queried against the tree: the
-  (element, polygon) pairs whose boundaries cross; only those pairs are intersected
-  (vectorised, in chunks so that memory stays bounded);
-- every other candidate pair (bounding boxes overlap) is either properly inside its element or
-  outside it: one vertex decides (``shapely.contains_xy`` on prepared elements), and a polygon
-  inside counts by its own precomputed area;
-- distances are searched in a local linear frame of the Gauss-Kruger zone, against the red-line
-  polygons near each geometry only (bounding boxes in that frame: ``STRtree.query_nearest``,
-  then ``dwithin``), in chunks of neighbours; the nearest points are then projected exactly
-  (pyproj) and measured there.
+- which boundaries meet is decided on short boundary pieces (a few segments each, one
+  ``shapely.STRtree`` of the smaller side, the other side streamed through it a bounded number
+  of vertices at a time): a piece pair costs a few segment tests;
+- every other candidate pair (bounding boxes overlap) is either disjoint or one polygon lies
+  inside the other: one vertex decides (``shapely.contains_xy`` on a prepared polygon,
+  logarithmic in its size), and the inner polygon counts by its own area;
+- only pairs whose boundaries meet are intersected (GEOS clips both to the common box first),
+  in chunks on a few threads (GEOS releases the GIL);
+- points are found in red lines through red lines cut into tiles of a bounded vertex count
+  (tight boxes even for long winding patches), prepared;
+- nearest red lines and depths are searched among boundary pieces in a local linear frame, and
+  the candidates that the frame's distortion cannot rule out are measured exactly in the
+  Gauss-Kruger zone (pyproj).
 
 Areas are ellipsoidal on CGCS2000/GRS80 (:func:`ellipsoidal_area_m2`). Red lines must be
 disjoint (as :func:`spatial.redlines.prepare_redlines` makes them) so that per-element sums
@@ -33,16 +37,18 @@ from shapely import STRtree
 
 from .crs import M2_PER_MU, ellipsoidal_area_m2, gk_zone_epsg
 
-#: Boundary-crossing pairs intersected at once (bounds memory for large inputs).
-CHUNK = 4096
-#: Element boundaries are cut into pieces of this many segments of at most this many degrees
-#: (~200 m) to find the crossing pairs: small boxes, few candidates.
-BOUNDARY_PIECE = 4
+#: Candidate pairs whose boundaries meet, intersected per batch (bounds memory).
+CHUNK = 2048
+#: Boundary pieces: targets (elements, parcels) are segmentized to this many degrees (~200 m)
+#: and cut into pieces of TARGET_PIECE segments; red lines into pieces of POLY_PIECE segments.
 BOUNDARY_STEP_DEG = 0.002
-#: Geometries whose nearest red line is searched at once (bounds memory for large inputs; the
-#: red lines near them are mapped to the Gauss-Kruger frame once per chunk).
-NEAREST_CHUNK = 1024
-#: Threads sharing the nearest red-line search.
+TARGET_PIECE = 4
+POLY_PIECE = 16
+#: Vertices of boundaries cut into pieces at once (bounds memory on national data).
+PIECE_CHUNK_VERTICES = 1 << 22
+#: Red lines are cut into tiles of at most this many vertices for point-in-polygon questions.
+TILE_VERTICES = 512
+#: Threads sharing GEOS work (GEOS releases the GIL).
 THREADS = min(4, os.cpu_count() or 1)
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
@@ -75,12 +81,25 @@ def _ids(gdf: gpd.GeoDataFrame, what: str) -> np.ndarray:
     return ids.to_numpy()
 
 
-def _ring_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coordinates of every ring of ``geoms``, the ring (ascending number) of each, and the geometry of each ring.
+def polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The single polygons of the polygonal geometries of ``geoms`` and the index of each one's geometry."""
+    geoms = np.asarray(geoms, dtype=object)
+    keep = np.flatnonzero(np.isin(shapely.get_type_id(geoms), _POLYGONAL) & ~shapely.is_empty(geoms))
+    if len(keep) and (shapely.get_type_id(geoms[keep]) == 3).all():  # no multi-part rows: no copies needed
+        return geoms[keep], keep
+    parts, sub = shapely.get_parts(geoms[keep], return_index=True)
+    return parts, keep[sub]
 
-    Polygons without holes are read directly (their ring is the polygon), others through their
-    parts and rings.
-    """
+
+def vertex_spans(geoms: np.ndarray, limit: int) -> list[slice]:
+    """Consecutive slices of ``geoms`` holding about ``limit`` vertices each (one geometry at least)."""
+    block = np.cumsum(shapely.get_num_coordinates(geoms)) // max(limit, 1)
+    cuts = np.r_[0, np.flatnonzero(np.diff(block)) + 1, len(geoms)]
+    return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def _ring_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of every ring of ``geoms``, the ring (ascending number) of each, and the geometry of each ring."""
     if ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)).all():
         coords, ring = shapely.get_coordinates(geoms, return_index=True)
         return coords, ring, np.arange(len(geoms))
@@ -113,25 +132,102 @@ def _pieces(coords: np.ndarray, ring: np.ndarray, size: int, *, chunk: int = 655
     return lines, ring[start[owner]]
 
 
-def _boundary_pieces(geoms: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def boundary_pieces(geoms: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Every ring of ``geoms`` cut into linestrings of ``size`` segments, and the geometry each came from."""
     coords, ring, ring_owner = _ring_coordinates(geoms)
     lines, piece_ring = _pieces(coords, ring, size)
     return lines, ring_owner[piece_ring]
 
 
-def _first_vertex(polys: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
+def _first_vertex(geoms: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
     """The first coordinate of each geometry (NaN if empty), read in chunks to bound memory."""
-    out = np.full((len(polys), 2), np.nan)
-    for begin in range(0, len(polys), chunk):
-        count = shapely.get_num_coordinates(polys[begin:begin + chunk])
+    out = np.full((len(geoms), 2), np.nan)
+    for begin in range(0, len(geoms), chunk):
+        count = shapely.get_num_coordinates(geoms[begin:begin + chunk])
         has = np.flatnonzero(count)
-        out[begin + has] = shapely.get_coordinates(polys[begin:begin + chunk])[(np.cumsum(count) - count)[has]]
+        out[begin + has] = shapely.get_coordinates(geoms[begin:begin + chunk])[(np.cumsum(count) - count)[has]]
     return out
 
 
+#: Streamed polygons with at most this many vertices are first checked by their box against the
+#: held pieces (a cheap filter for many small patches; a large polygon's box meets too many).
+BOX_FILTER_VERTICES = 1024
+
+
+def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray, *,
+                    a_is_target: bool = True) -> np.ndarray:
+    """For candidate pairs ``(a[ai], b[bi])`` of polygons, whether their boundaries have a point in common.
+
+    Targets (``a`` when ``a_is_target``: elements, parcels) are segmentized to
+    :data:`BOUNDARY_STEP_DEG` (small boxes even for long edges) and cut into pieces of
+    :data:`TARGET_PIECE` segments, red lines into pieces of :data:`POLY_PIECE`. The side with
+    fewer candidate vertices goes into one tree; the other side is cut and queried
+    :data:`PIECE_CHUNK_VERTICES` at a time, small polygons only when their box meets a piece's.
+    """
+    if not len(ai):
+        return np.zeros(0, dtype=bool)
+    ua, ub = np.unique(ai), np.unique(bi)
+
+    def cut(geoms: np.ndarray, target: bool) -> tuple[np.ndarray, np.ndarray]:
+        return boundary_pieces(shapely.segmentize(geoms, BOUNDARY_STEP_DEG), TARGET_PIECE) if target else \
+            boundary_pieces(geoms, POLY_PIECE)
+
+    swap = shapely.get_num_coordinates(a[ua]).sum() > shapely.get_num_coordinates(b[ub]).sum()
+    (held, held_idx, held_target), (streamed, streamed_idx, streamed_target) = (
+        ((b, ub, False), (a, ua, a_is_target)) if swap else ((a, ua, a_is_target), (b, ub, False)))
+    pieces, owner = cut(held[held_idx], held_target)
+    tree = STRtree(pieces)
+    owner = held_idx[owner]
+    small = shapely.get_num_coordinates(streamed[streamed_idx]) <= BOX_FILTER_VERTICES
+    near, _ = tree.query(shapely.box(*shapely.bounds(streamed[streamed_idx[small]]).T))
+    streamed_idx = np.union1d(streamed_idx[small][np.unique(near)], streamed_idx[~small])
+    width = np.int64(max(len(a), len(b)))
+    wanted = np.unique(ai.astype(np.int64) * width + bi)
+    met = [np.empty(0, dtype=np.int64)]
+    for span in vertex_spans(streamed[streamed_idx], PIECE_CHUNK_VERTICES):
+        mine = streamed_idx[span]
+        lines, line_owner = cut(streamed[mine], streamed_target)
+        qi, ti = tree.query(lines)  # boxes only: a prepared predicate per query piece costs more than it saves
+        sa, sb = (mine[line_owner[qi]], owner[ti]) if swap else (owner[ti], mine[line_owner[qi]])
+        key = sa.astype(np.int64) * width + sb
+        asked = np.isin(key, wanted)  # candidate pairs only (a polygon's own pieces touch each other)
+        hit = shapely.intersects(lines[qi[asked]], pieces[ti[asked]])
+        met.append(np.unique(key[asked][hit]))
+    return np.isin(ai.astype(np.int64) * width + bi, np.concatenate(met))
+
+
+def _box_within(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """Whether each bounding box of ``inner`` lies within the one of ``outer`` (rows x0, y0, x1, y1)."""
+    return ((outer[:, 0] <= inner[:, 0]) & (outer[:, 1] <= inner[:, 1])
+            & (inner[:, 2] <= outer[:, 2]) & (inner[:, 3] <= outer[:, 3]))
+
+
+def inside_pairs(outer: np.ndarray, inner: np.ndarray, oi: np.ndarray, ii: np.ndarray) -> np.ndarray:
+    """For pairs whose boundaries do not meet, whether ``inner[ii]`` lies inside ``outer[oi]``.
+
+    Boxes first, then one vertex of the inner polygon against the prepared outer one.
+    """
+    out = np.zeros(len(oi), dtype=bool)
+    cand = np.flatnonzero(_box_within(shapely.bounds(inner[ii]), shapely.bounds(outer[oi])))
+    if not len(cand):
+        return out
+    shapely.prepare(outer[np.unique(oi[cand])])
+    held, slot = np.unique(ii[cand], return_inverse=True)
+    vertex = _first_vertex(inner[held])[slot]
+    out[cand] = shapely.contains_xy(outer[oi[cand]], vertex[:, 0], vertex[:, 1])
+    return out
+
+
+def _cut(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Polygonal intersections of the geometry pairs and their ellipsoidal areas."""
+    cut = shapely.intersection(*pairs)
+    odd = ~np.isin(shapely.get_type_id(cut), _POLYGONAL)
+    cut[odd] = [polygonal(g) for g in cut[odd]]
+    return cut, ellipsoidal_area_m2(cut)
+
+
 def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUNK):
-    """Every (target, polygon) pair with a common area, its ellipsoidal area and its shape.
+    """Every (target, polygon) overlap with a common area, its ellipsoidal area and its shape.
 
     Parameters
     ----------
@@ -140,50 +236,74 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUN
     polys
         Single lon/lat polygons, disjoint from each other (red-line parts).
     chunk
-        Boundary-crossing pairs intersected per batch.
+        Boundary-meeting pairs intersected per batch.
 
     Returns
     -------
     (target index, polygon index, area_m2, piece) arrays sorted by (target, polygon); the piece
-    is the polygon itself when the target contains it.
+    is the polygon itself when the target contains it, the target's part when the polygon
+    contains it. A multi-part target can give several pieces with one polygon.
     """
-    targets = np.where(np.isin(shapely.get_type_id(targets), _POLYGONAL), targets, None)
-    tree = STRtree(polys)
-    pieces, piece_owner = _boundary_pieces(shapely.segmentize(targets, BOUNDARY_STEP_DEG), BOUNDARY_PIECE)
-    si, sp = tree.query(pieces, predicate="intersects")
-    n = len(polys)
-    crossing = np.unique(piece_owner[si] * n + sp)
-    ti, pi = tree.query(targets)
-    candidate = ti * n + pi
-    rest = ~np.isin(candidate, crossing)
-    ti, pi = ti[rest], pi[rest]
-    shapely.prepare(targets)
-    held, slot = np.unique(pi, return_inverse=True)
-    vertex = _first_vertex(polys[held])[slot]
-    inside = shapely.contains_xy(targets[ti], vertex[:, 0], vertex[:, 1])
-    ti, pi = ti[inside], pi[inside]
-    held, slot = np.unique(pi, return_inverse=True)
-    area = ellipsoidal_area_m2(polys[held])[slot]
-    shapes = polys[pi]
-    ci, cp = crossing // n, crossing % n
-    cut_area, cut_shapes = [], []
-    for begin in range(0, len(ci), chunk):
-        part = polys[cp[begin:begin + chunk]]
-        # Cut the (large) target to the patch's box first: the overlay then sees a few vertices
-        # of the target instead of all of them; the result is the same set.
-        local = np.array([shapely.clip_by_rect(t, x0 - 1e-9, y0 - 1e-9, x1 + 1e-9, y1 + 1e-9) for t, (x0, y0, x1, y1)
-                          in zip(targets[ci[begin:begin + chunk]], shapely.bounds(part))], dtype=object)
-        cut = shapely.intersection(local, part)
-        odd = ~np.isin(shapely.get_type_id(cut), _POLYGONAL)
-        cut[odd] = [polygonal(g) for g in cut[odd]]
-        cut_shapes.append(cut)
-        cut_area.append(ellipsoidal_area_m2(cut))
-    ti, pi = np.r_[ti, ci], np.r_[pi, cp]
-    area = np.r_[area, np.concatenate(cut_area)] if cut_area else area
-    shapes = np.r_[shapes, np.concatenate(cut_shapes)] if cut_shapes else shapes
+    tparts, towner = polygon_parts(targets)
+    ti, pi = STRtree(polys).query(tparts)
+    meet = boundaries_meet(tparts, polys, ti, pi)
+    rest = np.flatnonzero(~meet)
+    poly_in = np.zeros(len(ti), dtype=bool)
+    poly_in[rest] = inside_pairs(tparts, polys, ti[rest], pi[rest])
+    rest = rest[~poly_in[rest]]
+    target_in = np.zeros(len(ti), dtype=bool)
+    target_in[rest] = inside_pairs(polys, tparts, pi[rest], ti[rest])
+    found_t, found_p, areas, shapes = [], [], [], []
+    for mask, inner, idx in ((poly_in, polys, pi), (target_in, tparts, ti)):
+        held, slot = np.unique(idx[mask], return_inverse=True)
+        found_t.append(ti[mask])
+        found_p.append(pi[mask])
+        areas.append(ellipsoidal_area_m2(inner[held])[slot])
+        shapes.append(inner[idx[mask]])
+    cross = np.flatnonzero(meet)
+    batches = [(tparts[ti[cross[b:b + chunk]]], polys[pi[cross[b:b + chunk]]]) for b in range(0, len(cross), chunk)]
+    with ThreadPoolExecutor(THREADS) as pool:
+        for cut, area in pool.map(_cut, batches):
+            shapes.append(cut)
+            areas.append(area)
+    found_t.append(ti[cross])
+    found_p.append(pi[cross])
+    t, p, area, shape = (np.concatenate(x) for x in (found_t, found_p, areas, shapes))
+    t = towner[t]
     keep = area > 0
-    order = np.lexsort((pi[keep], ti[keep]))
-    return ti[keep][order], pi[keep][order], area[keep][order], shapes[keep][order]
+    order = np.lexsort((p[keep], t[keep]))
+    return t[keep][order], p[keep][order], area[keep][order], shape[keep][order]
+
+
+def tiles(polys: np.ndarray, limit: int = TILE_VERTICES, *, depth: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons cut into tiles of at most ``limit`` vertices (halving boxes), and the polygon of each tile.
+
+    A long winding patch becomes many tiles with tight boxes: a point query then meets only
+    the tiles around it. Tiles share their cut lines (a point on one is in both).
+    """
+    done, done_owner = [], []
+    todo, owner = np.asarray(polys, dtype=object), np.arange(len(polys))
+    for level in range(depth + 1):
+        small = shapely.get_num_coordinates(todo) <= limit
+        if level == depth:
+            small[:] = True
+        done.append(todo[small])
+        done_owner.append(owner[small])
+        todo, owner = todo[~small], owner[~small]
+        if not len(todo):
+            break
+        x0, y0, x1, y1 = shapely.bounds(todo).T
+        wide = (x1 - x0) >= (y1 - y0)
+        xm, ym = np.where(wide, (x0 + x1) / 2, x1), np.where(wide, y1, (y0 + y1) / 2)
+        # GEOS's rectangle clipper: linear and fast (an overlay per half costs ten times more); its
+        # output may be slightly invalid at the cut, which point and box questions do not mind
+        boxes = zip(np.r_[todo, todo], np.r_[x0, np.where(wide, xm, x0)], np.r_[y0, np.where(wide, y0, ym)],
+                    np.r_[xm, x1], np.r_[ym, y1])
+        halves = np.array([shapely.clip_by_rect(g, *box) for g, *box in boxes], dtype=object)
+        parts, sub = shapely.get_parts(halves, return_index=True)
+        poly = shapely.get_type_id(parts) == 3
+        todo, owner = parts[poly], np.r_[owner, owner][sub[poly]]
+    return np.concatenate(done), np.concatenate(done_owner)
 
 
 def _with_units(table: pd.DataFrame, prefix: str) -> None:
@@ -193,20 +313,26 @@ def _with_units(table: pd.DataFrame, prefix: str) -> None:
     table[f"{prefix}_mu"] = m2 / M2_PER_MU
 
 
+def element_shares(table: pd.DataFrame) -> pd.DataFrame:
+    """``redline_share`` and the km², ha and 亩 columns of an element table from its m² columns (in place)."""
+    area = table["area_m2"].to_numpy(dtype=float)
+    table["redline_share"] = np.divide(table["redline_m2"].to_numpy(dtype=float), area,
+                                       out=np.zeros(len(table)), where=area > 0)
+    _with_units(table, "area")
+    _with_units(table, "redline")
+    return table
+
+
 def _redline_parts(redlines: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Single polygons of the red lines, the row each came from, and the rows' ids and types."""
     rids = _ids(redlines, "red lines")
     rtypes = redlines["type"].astype(str).to_numpy() if "type" in redlines.columns else \
         np.full(len(redlines), "", dtype=object)
-    geoms = _lonlat(redlines)
-    if not (shapely.get_type_id(geoms) == 6).any():  # no multi-part rows: no copies needed
-        keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        return geoms[keep], np.flatnonzero(keep), rids, rtypes
-    parts, owner = shapely.get_parts(geoms, return_index=True)
+    parts, owner = polygon_parts(_lonlat(redlines))
     return parts, owner, rids, rtypes
 
 
-def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame
+def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, types: list[str] | None = None
                      ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Red-line area inside each element.
 
@@ -216,13 +342,16 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame
         Polygons with a unique ``id`` (and optionally ``name``), any CRS.
     redlines
         Disjoint red-line polygons with a unique ``id`` and optionally ``type`` (as prepared).
+    types
+        The red-line types to give columns for; by default the layer's own types when there is
+        more than one (a part of a larger layer passes the whole layer's types).
 
     Returns
     -------
     element_table
         One row per element in input order: id, [name], area_m2, redline_m2, redline_share,
         patches (red-line rows touched), area and redline in km2, ha and mu, and
-        ``redline_m2_<type>`` per red-line type when the red lines carry more than one type.
+        ``redline_m2_<type>`` per red-line type.
     overlaps
         EPSG:4326 MultiPolygons, one per (element, red-line row): id (``<element>--<redline>``),
         element_id, redline_id, redline_type, area_m2; sorted by id.
@@ -231,30 +360,32 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame
     geoms = _lonlat(elements)
     parts, owner, rids, rtypes = _redline_parts(redlines)
     ti, pi, area, shapes = intersect_pairs(geoms, parts)
-    # one row per (element, red-line row): multi-part red lines gather their parts
-    ri = owner[pi]
-    key = ti * max(len(rids), 1) + ri
-    uniq, group = np.unique(key, return_inverse=True)
-    gt, gr = uniq // max(len(rids), 1), uniq % max(len(rids), 1)
+    # one row per (element, red-line row): multi-part red lines and elements gather their pieces
+    width = max(len(rids), 1)
+    uniq, group = np.unique(ti * width + owner[pi], return_inverse=True)
+    gt, gr = uniq // width, uniq % width
     garea = np.bincount(group, weights=area, minlength=len(uniq))
-    multi = np.flatnonzero(shapely.get_type_id(shapes) == 6)  # split these; single polygons as they are
-    single = np.setdiff1d(np.arange(len(shapes)), multi)
-    parts_of, sub = shapely.get_parts(shapes[multi], return_index=True)
-    polys, src = np.r_[shapes[single], parts_of], np.r_[single, multi[sub]]
-    order = np.argsort(src, kind="stable")  # shapes are sorted by group: so are their parts now
-    merged = shapely.multipolygons(polys[order], indices=group[src][order]) if len(polys) else np.empty(0, object)
+    # groups of one polygon keep it (writers promote to MultiPolygon); others are gathered
+    merged = np.empty(len(uniq), dtype=object)
+    alone = (np.bincount(group, minlength=len(uniq)) == 1) & (shapely.get_type_id(shapes) == 3)[
+        np.unique(group, return_index=True)[1]]
+    merged[alone] = shapes[np.isin(group, np.flatnonzero(alone))]
+    rest = np.flatnonzero(~alone[group])
+    pieces, src = shapely.get_parts(shapes[rest], return_index=True)
+    if len(pieces):
+        order = np.argsort(group[rest][src], kind="stable")
+        gathered = shapely.multipolygons(pieces[order], indices=np.unique(group[rest][src], return_inverse=True)[1][order])
+        merged[~alone] = gathered
 
     table = pd.DataFrame({"id": ids})
     if "name" in elements.columns:
         table["name"] = elements["name"].to_numpy()
     table["area_m2"] = ellipsoidal_area_m2(geoms)
     table["redline_m2"] = np.bincount(gt, weights=garea, minlength=len(ids))
-    table["redline_share"] = np.divide(table["redline_m2"], table["area_m2"],
-                                       out=np.zeros(len(ids)), where=table["area_m2"].to_numpy() > 0)
+    table["redline_share"] = 0.0
     table["patches"] = np.bincount(gt, minlength=len(ids))
-    _with_units(table, "area")
-    _with_units(table, "redline")
-    kinds = sorted(set(rtypes))
+    element_shares(table)
+    kinds = sorted(set(rtypes)) if types is None else list(types)
     if len(kinds) > 1:
         for kind in kinds:
             mine = rtypes[gr] == kind
@@ -273,67 +404,85 @@ def gk_epsg_of(*layers: gpd.GeoDataFrame) -> int:
     return gk_zone_epsg((bounds[:, 0].min() + bounds[:, 2].max()) / 2.0)
 
 
-def nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int, *, chunk: int = NEAREST_CHUNK
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry outside ``polys`` to the nearest polygon, and its index.
+def _scale_bounds(bounds: np.ndarray, to_gk: Transformer, *, steps: int = 5) -> tuple[float, float]:
+    """Least and greatest metres per degree of a lon/lat distance anywhere in ``bounds`` (a margin of 1 % added).
 
-    The nearest polygon is the one nearest in the zone's linear approximation at the data's
-    centre (an affine map of lon/lat; ties: the lowest polygon index); the two nearest points
-    found there are then projected exactly and measured. The error is second order in the
-    approximation's distortion: centimetres at 10 km. The geometries go in chunks of
-    neighbours (Hilbert order) and only candidates are mapped: the polygons whose mapped
-    bounding box is within the distance to the polygon of the nearest box (bounded from its
-    lon/lat distance by the map's largest stretch).
+    The singular values of the map's Jacobian (lon/lat -> Gauss-Kruger), sampled on a grid.
     """
-    lon0, lat0 = np.mean(shapely.total_bounds(polys).reshape(2, 2), axis=0)
+    x0, y0, x1, y1 = bounds
+    gx, gy = (g.ravel() for g in np.meshgrid(np.linspace(x0, x1, steps), np.linspace(y0, y1, steps)))
+    h = 1e-4
+    px, py = to_gk.transform(np.r_[gx, gx + h, gx], np.r_[gy, gy, gy + h])
+    n = len(gx)
+    jac = np.stack([[px[n:2 * n] - px[:n], px[2 * n:] - px[:n]], [py[n:2 * n] - py[:n], py[2 * n:] - py[:n]]]) / h
+    sigma = np.linalg.svd(np.moveaxis(jac, -1, 0), compute_uv=False)
+    return float(sigma.min()) / 1.01, float(sigma.max()) * 1.01
+
+
+def _to_zone(epsg: int) -> Transformer:
+    """Lon/lat to the Gauss-Kruger zone ``epsg``, from the zone's own geographic CRS: the same
+    operation as from EPSG:4326 (no datum shift between WGS84 and CGCS2000 in PROJ), without a
+    search of the whole EPSG database."""
     zone = CRS.from_epsg(epsg)
-    # the zone's own geographic CRS: the same operation as from EPSG:4326 (no datum shift between
-    # WGS84 and CGCS2000 in PROJ), without a search of the whole EPSG database
-    to_gk = Transformer.from_crs(zone.geodetic_crs, zone, always_xy=True)
-    step = 1e-3
-    gx, gy = to_gk.transform(np.array([lon0, lon0 + step, lon0]), np.array([lat0, lat0, lat0 + step]))
-    jac = np.array([[gx[1] - gx[0], gx[2] - gx[0]], [gy[1] - gy[0], gy[2] - gy[0]]]) / step
-    stretch = np.linalg.norm(jac, 2) * (1 + 1e-9)
+    return Transformer.from_crs(zone.geodetic_crs, zone, always_xy=True)
 
-    def local(arr: np.ndarray) -> np.ndarray:
-        coords = shapely.get_coordinates(arr)
-        dx, dy = coords[:, 0] - lon0, coords[:, 1] - lat0
-        return shapely.set_coordinates(arr.copy(), np.column_stack([jac[0, 0] * dx + jac[0, 1] * dy,
-                                                                    jac[1, 0] * dx + jac[1, 1] * dy]))
 
-    boxes = STRtree(shapely.envelope(local(shapely.box(*shapely.bounds(polys).T))))  # each holds its mapped polygon
-    boxes.query(boxes.geometries[:1])  # the tree is built at its first query: here, before the threads share it
+def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+    """Planar distance in zone ``epsg`` from each geometry to the nearest boundary of ``polys`` (all lon/lat), and its polygon.
 
-    def nearest(span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The two nearest points (mapped) of the geometries ``span`` and their nearest polygon."""
-        near = local(geoms[span])
-        _, bi = boxes.query_nearest(near, all_matches=False)  # one per geometry (none is empty), in order
-        reach = shapely.distance(geoms[span], polys[bi]) * stretch + 1e-6
-        ci, cp = boxes.query(near, predicate="dwithin", distance=reach)
-        held, slot = np.unique(cp, return_inverse=True)
-        mapped = local(polys[held])
-        gap = np.zeros(len(ci))
-        shared = np.bincount(ci)[ci] > 1  # a single candidate is the nearest
-        gap[shared] = shapely.distance(near[ci[shared]], mapped[slot[shared]])
-        best = np.lexsort((cp, gap, ci))  # the nearest, ties: the lowest polygon index
-        best = slot[best[np.diff(ci[best], prepend=-1) != 0]]
-        return shapely.get_coordinates(shapely.shortest_line(near, mapped[best])), held[best]
+    The boundaries are cut into pieces of :data:`POLY_PIECE` segments, :data:`PIECE_CHUNK_VERTICES`
+    at a time. The lon/lat nearest piece bounds the distance in metres from above (times the
+    greatest metres per degree of the area); every piece within that bound (over the least
+    metres per degree) is then measured exactly in the zone. Ties go to the lowest polygon.
+    With several chunks the bound is found in a first pass over all of them.
+    """
+    to_gk = _to_zone(epsg)
+    g, s = shapely.total_bounds(geoms), shapely.total_bounds(polys)
+    low, high = _scale_bounds(np.r_[np.minimum(g[:2], s[:2]), np.maximum(g[2:], s[2:])], to_gk)
+    spans = vertex_spans(polys, PIECE_CHUNK_VERTICES)
 
-    order = np.argsort(gpd.GeoSeries(geoms).hilbert_distance().to_numpy(), kind="stable")
-    spans = np.array_split(order, max(THREADS, -(-len(order) // chunk)))
-    with ThreadPoolExecutor(THREADS) as pool:  # GEOS releases the GIL
-        found = list(pool.map(nearest, spans))
-    ends = np.concatenate([e for e, _ in found]) @ np.linalg.inv(jac).T + [lon0, lat0]
-    x, y = to_gk.transform(ends[:, 0], ends[:, 1])
-    dist = np.full(len(geoms), np.nan)
-    dist[order] = np.hypot(x[0::2] - x[1::2], y[0::2] - y[1::2])
-    index = np.full(len(geoms), -1)
-    index[order] = np.concatenate([i for _, i in found])
+    def chunk(span: slice) -> tuple[np.ndarray, np.ndarray, STRtree]:
+        pieces, owner = boundary_pieces(polys[span], POLY_PIECE)
+        return pieces, owner + span.start, STRtree(pieces)
+
+    def exact(arr: np.ndarray) -> np.ndarray:
+        return shapely.transform(arr, lambda c: np.column_stack(to_gk.transform(c[:, 0], c[:, 1])))
+
+    bound = np.full(len(geoms), np.inf)  # degrees: no nearer piece lies beyond
+    kept = None
+    for span in spans:
+        kept = chunk(span)
+        (qi, _), near = kept[2].query_nearest(geoms, return_distance=True, all_matches=False)
+        np.minimum.at(bound, qi, near * high / low + 1e-7)  # + ~1 cm: an edge's curvature between two readings
+    exact_geoms = exact(geoms)
+    best_g, best_d, best_p = np.empty(0, int), np.empty(0), np.empty(0, int)
+    for span in spans:
+        pieces, owner, tree = kept if len(spans) == 1 else chunk(span)
+        ci, ct = tree.query(geoms, predicate="dwithin", distance=bound)
+        held, slot = np.unique(ct, return_inverse=True)
+        d = shapely.distance(exact_geoms[ci], exact(pieces[held])[slot])
+        best_g, best_d, best_p = np.r_[best_g, ci], np.r_[best_d, d], np.r_[best_p, owner[ct]]
+        order = np.lexsort((best_p, best_d, best_g))
+        first = order[np.diff(best_g[order], prepend=-1) != 0]
+        best_g, best_d, best_p = best_g[first], best_d[first], best_p[first]
+    dist, index = np.full(len(geoms), np.nan), np.full(len(geoms), -1)
+    dist[best_g], index[best_g] = best_d, best_p
     return dist, index
 
 
-def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, buffer_m: float = 0.0
-                     ) -> pd.DataFrame:
+def nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry outside ``polys`` to the nearest polygon, and its index.
+
+    From outside, the nearest boundary is the nearest polygon (see :func:`_nearest_exact`).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms) or not len(polys):
+        return np.full(len(geoms), np.nan), np.full(len(geoms), -1)
+    return _nearest_exact(geoms, np.asarray(polys, dtype=object), epsg)
+
+
+def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, buffer_m: float = 0.0,
+                     epsg: int | None = None) -> pd.DataFrame:
     """Where each project lies relative to the red lines.
 
     Parameters
@@ -344,6 +493,9 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         Disjoint red-line polygons with a unique ``id`` (and optionally ``type``).
     buffer_m
         Distance in metres for ``within_buffer``.
+    epsg
+        Gauss-Kruger zone of distances; by default the zone of the projects' and red lines'
+        common extent (a part of a larger layer passes the whole layer's zone).
 
     Returns
     -------
@@ -351,10 +503,10 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         One row per project in input order: id, in_redline (points and lines: touching or
         inside; parcels: a positive area inside), redline_share (parcels: share of their
         ellipsoidal area inside; points 1 or 0; lines empty), redline_distance_m (0 when touching
-        or inside; metres in the Gauss-Kruger zone of the data's centre), within_buffer
-        (distance <= buffer_m), redline_depth_m (points inside: metres to the red line's edge,
-        to judge against a project's location precision), nearest_redline_id and, when the red
-        lines carry types, nearest_redline_type. Projects without geometry get empty values.
+        or inside; metres in the Gauss-Kruger zone), within_buffer (distance <= buffer_m),
+        redline_depth_m (points inside: metres to the red line's edge, to judge against a
+        project's location precision), nearest_redline_id and, when the red lines carry types,
+        nearest_redline_type. Projects without geometry get empty values.
     """
     ids = _ids(projects, "projects")
     n = len(ids)
@@ -363,34 +515,35 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     kind = shapely.get_type_id(geoms)
     parcels = np.flatnonzero(np.isin(kind, _POLYGONAL))
-    dist, nearest = np.full(n, np.nan), np.full(n, -1)
+    points = np.isin(kind, (0, 4))
+    dist, nearest, depth = np.full(n, np.nan), np.full(n, -1), np.full(n, np.nan)
     share = np.full(n, np.nan)
     share[parcels] = 0.0
     if len(parts) and present.any():
+        epsg = epsg or gk_epsg_of(projects, redlines)
         where = np.flatnonzero(present)
-        gi, pi = STRtree(parts).query(geoms[where], predicate="intersects")
+        tile, tile_part = tiles(parts)
+        gi, ti = STRtree(tile).query(geoms[where], predicate="intersects")
+        pi = tile_part[ti]
         order = np.lexsort((pi, gi))  # several in contact: the lowest index is named
         gi, pi = gi[order], pi[order]
         first = np.diff(gi, prepend=-1) != 0
         dist[where[gi[first]]] = 0.0
         nearest[where[gi[first]]] = pi[first]
         far = np.setdiff1d(where, where[gi])
-        if len(far):
-            dist[far], nearest[far] = nearest_m(geoms[far], parts, gk_epsg_of(projects, redlines))
+        deep = np.flatnonzero(points & (dist == 0))
+        # one search: the nearest boundary is the nearest red line from outside, and (red lines
+        # being disjoint) the holder's own edge from inside
+        if len(far) or len(deep):
+            found, part = _nearest_exact(geoms[np.r_[far, deep]], parts, epsg)
+            dist[far], nearest[far] = found[:len(far)], part[:len(far)]
+            depth[deep] = found[len(far):]
         if len(parcels):
             ti, _, area, _ = intersect_pairs(geoms[parcels], parts)
             total = ellipsoidal_area_m2(geoms[parcels])
             inside = np.bincount(ti, weights=area, minlength=len(parcels))
             share[parcels] = np.divide(inside, total, out=np.zeros(len(parcels)), where=total > 0)
-    points = np.isin(kind, (0, 4))
     share[points] = (dist[points] == 0).astype(float)
-    depth = np.full(n, np.nan)
-    deep = np.flatnonzero(points & (dist == 0))
-    if len(deep):
-        epsg = gk_epsg_of(projects, redlines)
-        pts = gpd.GeoSeries(geoms[deep], crs=4326).to_crs(epsg).values
-        edges = gpd.GeoSeries(shapely.boundary(parts[nearest[deep]]), crs=4326).to_crs(epsg).values
-        depth[deep] = shapely.distance(pts, edges)
     in_redline = pd.array(np.where(np.isin(kind, _POLYGONAL), share > 0, dist == 0), dtype="boolean")
     in_redline[~present] = pd.NA
     within = pd.array(dist <= buffer_m, dtype="boolean")

@@ -21,7 +21,7 @@ from shapely import STRtree
 from .errors import InputError
 from .io.vector import read_vector
 from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
-from .overlap import polygonal
+from .overlap import boundaries_meet, inside_pairs, polygon_parts, polygonal
 
 #: Field names that hold the red-line type in official data, tried in this order (any case).
 TYPE_FIELDS = ("红线类型", "类型", "类别", "hxlx", "type", "kind")
@@ -86,12 +86,23 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _overlapping_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs i < j of polygons whose interiors intersect (touching edges do not count)."""
-    a, b = STRtree(geoms).query(geoms, predicate="intersects")
-    keep = a < b
+    """Index pairs i < j of (multi)polygons whose interiors intersect (touching edges do not count).
+
+    Linear in the vertices, as the overlap engine: boxes first; then, per pair of polygon
+    parts, boundaries that meet (their interiors then intersect unless they only touch:
+    ``relate`` decides those few) or one part inside the other (one vertex decides).
+    """
+    parts, owner = polygon_parts(geoms)
+    a, b = STRtree(parts).query(parts)
+    keep = owner[a] < owner[b]
     a, b = a[keep], b[keep]
-    inner = ~shapely.touches(geoms[a], geoms[b])
-    return a[inner], b[inner]
+    meet = boundaries_meet(parts, parts, a, b, a_is_target=False)
+    hit = np.zeros(len(a), dtype=bool)
+    hit[meet] = shapely.relate_pattern(parts[a[meet]], parts[b[meet]], "T********")
+    rest = np.flatnonzero(~meet)
+    hit[rest] = inside_pairs(parts, parts, a[rest], b[rest]) | inside_pairs(parts, parts, b[rest], a[rest])
+    pairs = np.unique(np.column_stack([owner[a[hit]], owner[b[hit]]]), axis=0).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
