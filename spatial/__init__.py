@@ -10,22 +10,39 @@ The public API, by stage::
     table, overlaps = overlap_elements(layers.elements, red)
 
 Everything reads and returns GeoDataFrames; files are read and written only by ``spatial.io``.
+Names are imported on first use, so that ``import spatial`` (and the command line) loads only
+what a task needs: the overlap engine does not load the map renderer.
 """
 
-from .crs import ellipsoidal_area_m2, from_wgs84, gk_zone_epsg, to_wgs84
-from .errors import InputError, Problem
-from .extract import extract, run_extract
-from .layers import DistrictLayers
-from .overlap import overlap_elements, overlap_projects
-from .pipeline import DataDir, analyse, build_district, load_district, locate_plan_projects
-from .projects import join_projects, locate_projects, read_user_projects
-from .redlines import load_redlines, prepare_redlines, sample_redlines
-from .render import render_district, render_index
+from __future__ import annotations
 
-__all__ = [
-    "DataDir", "DistrictLayers", "InputError", "Problem",
-    "analyse", "build_district", "ellipsoidal_area_m2", "extract", "from_wgs84", "gk_zone_epsg",
-    "join_projects", "load_district", "load_redlines", "locate_plan_projects", "locate_projects",
-    "overlap_elements", "overlap_projects", "prepare_redlines", "read_user_projects", "render_district",
-    "render_index", "run_extract", "sample_redlines", "to_wgs84",
-]
+import importlib
+
+#: Public name -> module that defines it.
+_API = {
+    "ellipsoidal_area_m2": "crs", "from_wgs84": "crs", "gk_zone_epsg": "crs", "to_wgs84": "crs",
+    "InputError": "errors", "Problem": "errors",
+    "extract": "extract", "run_extract": "extract",
+    "DistrictLayers": "layers",
+    "overlap_elements": "overlap", "overlap_projects": "overlap",
+    "overlap_on_dask": "scale",
+    "DataDir": "pipeline", "analyse": "pipeline", "build_district": "pipeline", "load_district": "pipeline",
+    "locate_plan_projects": "pipeline",
+    "join_projects": "projects", "locate_projects": "projects", "read_user_projects": "projects",
+    "load_redlines": "redlines", "prepare_redlines": "redlines", "sample_redlines": "redlines",
+    "render_district": "render", "render_index": "render",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'spatial' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,16 +1,42 @@
-"""The ``spatial`` command line: one click group; each command lives in ``spatial/commands/``."""
+"""The ``spatial`` command line: one click group; each command lives in ``spatial/commands/``.
+
+Commands are imported when they run, so that ``spatial --help`` and ``spatial overlap`` load
+neither the map renderer nor anything else they do not use.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from .errors import InputError
 
+#: Command name -> (module in spatial.commands, one-line help shown by ``spatial --help``).
+COMMANDS = {
+    "build": ("build", "Build layers, tables and maps for the districts in the data folder."),
+    "overlap": ("overlap", "Measure how much of each element lies in red lines, and where projects lie."),
+    "extract": ("extract", "Draft a plan spec (YAML) from a plan's text: slogans, parts, members."),
+}
+
 
 class _Group(click.Group):
-    """Click group that turns :class:`InputError` into one line per problem and exit code 2."""
+    """Click group with lazily imported commands that turns :class:`InputError` into
+    one line per problem and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f".commands.{COMMANDS[name][0]}", __package__)
+        return getattr(module, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
 
     def invoke(self, ctx: click.Context):
         try:
@@ -25,13 +51,3 @@ class _Group(click.Group):
 @click.version_option(package_name="spatial-layout")
 def main() -> None:
     """Spatial layouts of Chinese district plans as GIS layers, overlap tables and maps."""
-
-
-def _register() -> None:
-    from .commands import COMMANDS
-
-    for command in COMMANDS:
-        main.add_command(command)
-
-
-_register()

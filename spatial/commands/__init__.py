@@ -1,9 +1,1 @@
-"""CLI commands, one module each; :data:`COMMANDS` is what ``spatial`` offers."""
-
-from __future__ import annotations
-
-from .build import build
-from .extract import extract
-from .overlap import overlap
-
-COMMANDS: list = [build, overlap, extract]
+"""CLI commands, one module each (``spatial.cli.COMMANDS`` lists them; imported when they run)."""
