@@ -107,7 +107,7 @@ def load_boundary(data: DataDir, spec: PlanSpec) -> gpd.GeoDataFrame:
         return cached
     p = spec.plan
     boundary = district_boundary(p.adcode, province=p.province, city=p.city, district=p.district)
-    files.write_geojson(path, boundary, precision=6)
+    files.write_geojson(path, boundary)
     return inputs.read_boundary_cache(path)
 
 

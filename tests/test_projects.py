@@ -16,7 +16,7 @@ from pyproj import Geod, Transformer
 
 from spatial.crs import gcj02_to_bd09, wgs84_to_gcj02
 from spatial.errors import InputError
-from spatial.io.report import csv_bytes, xlsx_bytes
+from spatial.io.report import write_csv, write_xlsx
 from spatial.io.tables import read_table
 from spatial.projects import join_projects, locate_projects, project_table, read_user_projects
 
@@ -366,18 +366,17 @@ def test_project_tables_csv_bom_and_reproducible_xlsx(tmp_path, elements):
                                 geometry=[shapely.Point(115.01, 26.02)], crs=4326)
     joined, per_element = join_projects(projects, elements)
     table = project_table(joined)
-    csv_path = tmp_path / "projects.csv"
-    csv_path.write_bytes(csv_bytes(table))
+    csv_path = write_csv(tmp_path / "projects.csv", table)
     raw = csv_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "化工厂".encode() in raw
     back = read_table(csv_path)
     assert back.loc[2, "element_ids"] == "360000-eco-belt-b,360000-layout-zone-a"
-    xlsx = tmp_path / "projects.xlsx"
-    xlsx.write_bytes(xlsx_bytes({"projects": table, "elements": per_element}))
+    xlsx = write_xlsx(tmp_path / "projects.xlsx", {"projects": table, "elements": per_element})
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["projects", "elements"]
     assert wb["elements"].cell(1, 1).value == "element_id" and wb["elements"].max_row == 3
-    assert xlsx_bytes({"projects": table, "elements": per_element}) == xlsx.read_bytes()
+    again = write_xlsx(tmp_path / "again.xlsx", {"projects": table, "elements": per_element})
+    assert again.read_bytes() == xlsx.read_bytes()
     assert zipfile.ZipFile(xlsx).testzip() is None
 
 

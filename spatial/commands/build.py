@@ -15,7 +15,6 @@ from ..assets import default_node_modules
 from ..errors import InputError
 from ..io.files import write_text
 from ..io.layers import write_district
-from ..io.report import csv_bytes, xlsx_bytes
 from ..io.vector import read_vector
 from ..layers import DistrictLayers
 from ..pipeline import (DataDir, DistrictInputs, analyse, build_district, load_district, load_spec,
@@ -34,19 +33,6 @@ def _clip(redlines: gpd.GeoDataFrame, inp: DistrictInputs) -> gpd.GeoDataFrame:
     clipped = redlines[redlines.intersects(boundary)].copy()
     clipped["geometry"] = clipped.geometry.intersection(boundary)
     return clipped.reset_index(drop=True)
-
-
-def _tables(layers: DistrictLayers) -> dict[str, bytes]:
-    """Per-element and per-project tables (CSV and one workbook with a notes sheet)."""
-    notes = pd.DataFrame({"note": layers.notes})
-    sheets = {"elements": layers.element_stats}
-    out = {"elements.csv": csv_bytes(layers.element_stats)}
-    if layers.project_stats is not None:
-        sheets["projects"] = layers.project_stats
-        out["projects.csv"] = csv_bytes(layers.project_stats)
-    sheets["notes"] = notes
-    out[f"{layers.plan.adcode}.xlsx"] = xlsx_bytes(sheets)
-    return out
 
 
 def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> list[str]:
@@ -162,7 +148,7 @@ def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_d
                                   tianditu_token=token)
             for code, layers in results.items()}
     for code, layers in results.items():
-        write_district(layers, layers_dir, extra=_tables(layers))
+        write_district(layers, layers_dir)
         write_text(Path(maps_dir) / f"{code}.html", html[code])
         console.print(f"{code} {layers.plan.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
                       f"{0 if layers.projects is None else len(layers.projects)} projects, "

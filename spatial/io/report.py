@@ -1,29 +1,38 @@
-"""Overlap tables for reports: CSV (UTF-8 with BOM, so Excel reads Chinese) and Excel workbooks.
+"""Overlap tables for reports: CSV (UTF-8 with BOM, so Excel reads Chinese), Excel workbooks, GIS pieces.
 
-Everything is rendered to bytes first and written afterwards, so that a failure leaves no
-half-written set of files; each file is replaced atomically.
+Every file is written atomically (see :func:`spatial.io.files.atomic_path`) and reproducibly:
+the same input gives the same bytes.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
-from .files import geojson_text, write_bytes
+from .files import as_multipolygons, atomic_files, atomic_path, write_geojson, write_geoparquet
+from .gpkg import write_gpkg
 
 #: Decimal places by column-name suffix; other float columns keep 6 places.
 DECIMALS = {"_m2": 2, "_km2": 6, "_ha": 4, "_mu": 2, "_share": 6, "_distance_m": 2}
 #: Encoding of every CSV written here: UTF-8 with a byte-order mark, which Excel needs to show Chinese.
 CSV_ENCODING = "utf-8-sig"
-_FIXED_TIME = "2000-01-01T00:00:00Z"
+#: Formats of the overlap pieces, the first the default: file ``overlaps.<format>``.
+OVERLAP_FORMATS = ("gpkg", "parquet", "geojson")
+#: Rows a worksheet holds, header included.
+XLSX_MAX_ROWS = 1_048_576
+#: xlsxwriter: rows streamed to disk as written; text always stored as text, never as a formula, link or number.
+_XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                 "strings_to_numbers": False}
+_FIXED_TIME = datetime(2000, 1, 1)
+_WIDTH_SAMPLE = 200
+_BLOCK_ROWS = 10_000
 
 
 def rounded(df: pd.DataFrame) -> pd.DataFrame:
@@ -36,44 +45,69 @@ def rounded(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """A table as CSV bytes in UTF-8 with BOM, ``\\n`` line ends, floats rounded."""
-    return rounded(df).to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING)
+def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
+    """Write a table as CSV: UTF-8 with BOM, ``\\n`` line ends, floats rounded, NULL as empty."""
+    with atomic_path(path) as tmp:
+        rounded(df).to_csv(tmp, index=False, lineterminator="\n", encoding=CSV_ENCODING)
+    return Path(path)
 
 
-def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """A workbook with one sheet per table (bold frozen header, fitted widths), byte-reproducible."""
-    wb = Workbook()
-    wb.remove(wb.active)
+def write_xlsx(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
+    """Write a workbook with one sheet per table, streamed row by row in bounded memory.
+
+    Bold frozen header row, column widths fitted to the header and the first 200 values,
+    floats rounded as :func:`rounded` does, NaN/NA as empty cells; text is always stored as
+    text (``=HYPERLINK(...)`` stays a string). Written atomically; the same tables give the
+    same bytes (fixed document time; xlsxwriter fixes the zip entries' times).
+
+    Raises
+    ------
+    ValueError
+        When a table has more rows than a worksheet holds (:data:`XLSX_MAX_ROWS`).
+    """
     for name, df in sheets.items():
-        ws = wb.create_sheet(name)
-        table = rounded(df)
-        ws.append([str(c) for c in table.columns])
-        for row in table.itertuples(index=False, name=None):
-            ws.append([None if (not isinstance(v, str) and pd.isna(v)) else
-                       (v.item() if hasattr(v, "item") else v) for v in row])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        ws.freeze_panes = "A2"
-        for i, col in enumerate(table.columns, start=1):
-            width = max([len(str(col))] + [len(str(v)) for v in table[col].head(200)])
-            ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 80)
-    raw = io.BytesIO()
-    wb.save(raw)
-    return _fixed_zip(raw.getvalue())
+        if len(df) >= XLSX_MAX_ROWS:
+            raise ValueError(f"table {name!r} has {len(df)} rows; an Excel sheet holds {XLSX_MAX_ROWS - 1} "
+                             "below its header: use the CSV")
+    with atomic_path(path) as tmp, xlsxwriter.Workbook(tmp, _XLSX_OPTIONS) as wb:
+        wb.set_properties({"created": _FIXED_TIME})
+        bold = wb.add_format({"bold": True})
+        for name, df in sheets.items():
+            _write_sheet(wb.add_worksheet(name), df, bold)
+    return Path(path)
 
 
-def _fixed_zip(data: bytes) -> bytes:
-    """The same zip with fixed timestamps (entries and document properties), for reproducible files."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", _FIXED_TIME.encode(), body)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)), body,
-                         compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+def _write_sheet(ws: Worksheet, df: pd.DataFrame, bold: Format) -> None:
+    """``df`` into ``ws`` in row order (as constant_memory requires), converted a block of rows at a time."""
+    ws.freeze_panes(1, 0)
+    head = rounded(df.iloc[:_WIDTH_SAMPLE])
+    for c, col in enumerate(df.columns):
+        width = max([len(str(col))] + [len(str(v)) for v in _cells(head[col])])
+        ws.set_column(c, c, min(max(width + 2, 8), 80))
+        ws.write_string(0, c, str(col), bold)
+    writers = [_cell_writer(ws, df[col]) for col in df.columns]
+    for start in range(0, len(df), _BLOCK_ROWS):
+        block = rounded(df.iloc[start:start + _BLOCK_ROWS])
+        for r, row in enumerate(zip(*[_cells(block[col]) for col in block.columns]), start=start + 1):
+            for c, (write, value) in enumerate(zip(writers, row)):
+                if value is not None:
+                    write(r, c, value)
+
+
+def _cells(col: pd.Series) -> list:
+    """A column's values as Python scalars, None where missing or empty text (an empty cell)."""
+    return [None if missing or value == "" else value for value, missing in zip(col.tolist(), col.isna().tolist())]
+
+
+def _cell_writer(ws: Worksheet, col: pd.Series) -> Callable:
+    """The worksheet method for a column's values: by dtype, or by value for mixed columns."""
+    if pd.api.types.is_bool_dtype(col):
+        return ws.write_boolean
+    if pd.api.types.is_numeric_dtype(col):
+        return ws.write_number
+    if pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col):
+        return ws.write_string
+    return ws.write
 
 
 def notes_table(notes: list[tuple[str, str]]) -> pd.DataFrame:
@@ -81,23 +115,39 @@ def notes_table(notes: list[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(notes, columns=["topic", "note"])
 
 
-def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, projects: pd.DataFrame,
-                         notes: list[tuple[str, str]], overlaps: gpd.GeoDataFrame) -> list[Path]:
-    """Write elements.csv, projects.csv, overlap.xlsx and overlaps.geojson into ``out_dir``.
+def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame, fmt: str) -> None:
+    """Write the overlap pieces as MultiPolygons in ``fmt``; as GeoPackage, layer ``overlaps`` (spatial index, style)."""
+    pieces = as_multipolygons(overlaps)
+    if fmt == "gpkg":
+        write_gpkg(path, {"overlaps": pieces}, epsg=4326)
+    elif fmt == "parquet":
+        write_geoparquet(path, pieces)
+    else:
+        write_geojson(path, pieces, name="overlaps")
 
-    Every file is rendered before the first one is written; each is written atomically.
+
+def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, projects: pd.DataFrame,
+                         notes: list[tuple[str, str]], overlaps: gpd.GeoDataFrame, fmt: str = "gpkg") -> list[Path]:
+    """Write elements.csv, projects.csv, overlap.xlsx and ``overlaps.<fmt>`` into ``out_dir``.
+
+    All four are complete before the first replaces an older file; on an error none is
+    written and no temporary file is left behind. Pieces are sorted by id, in EPSG:4326.
+
+    Parameters
+    ----------
+    fmt
+        Format of the overlap pieces, one of :data:`OVERLAP_FORMATS`.
 
     Returns
     -------
     The paths written.
     """
-    out_dir = Path(out_dir)
-    files = {
-        "elements.csv": csv_bytes(elements),
-        "projects.csv": csv_bytes(projects),
-        "overlap.xlsx": xlsx_bytes({"elements": elements, "projects": projects, "notes": notes_table(notes)}),
-        "overlaps.geojson": geojson_text(overlaps, sort_by="id", name="overlaps").encode("utf-8"),
-    }
-    for name, data in files.items():
-        write_bytes(out_dir / name, data)
-    return [out_dir / name for name in files]
+    if fmt not in OVERLAP_FORMATS:
+        raise ValueError(f"unknown overlap format {fmt!r}: choose one of {', '.join(OVERLAP_FORMATS)}")
+    names = ["elements.csv", "projects.csv", "overlap.xlsx", f"overlaps.{fmt}"]
+    with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces):
+        write_csv(elements_csv, elements)
+        write_csv(projects_csv, projects)
+        write_xlsx(workbook, {"elements": elements, "projects": projects, "notes": notes_table(notes)})
+        _write_pieces(pieces, overlaps, fmt)
+    return [Path(out_dir) / name for name in names]

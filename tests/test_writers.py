@@ -1,0 +1,176 @@
+"""Output writers: the streamed workbook, the overlap pieces (GeoPackage, GeoParquet, GeoJSON), GeoJSON layers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import Polygon
+
+from spatial.crs import ellipsoidal_area_m2
+from spatial.io import report
+from spatial.io.files import write_geojson
+from spatial.io.report import OVERLAP_FORMATS, write_overlap_report, write_xlsx
+
+HOSTILE = '=HYPERLINK("http://x","y")'
+
+
+def _elements() -> pd.DataFrame:
+    return pd.DataFrame({"id": ["e2", "e1", "e3"], "name": ["东区", HOSTILE, None],
+                         "area_m2": [1234.5678, np.nan, 10.0], "patches": [1, 0, 2],
+                         "in_redline": pd.array([True, pd.NA, False], dtype="boolean")})
+
+
+def _projects() -> pd.DataFrame:
+    return pd.DataFrame({"id": ["p1", "p2"], "redline_share": [0.123456789, np.nan], "note": ["+1 (800)", "www.x.cn"]})
+
+
+def _overlaps() -> gpd.GeoDataFrame:
+    boxes = [Polygon([(115.0 + i / 100, 26.0), (115.01 + i / 100, 26.0), (115.01 + i / 100, 26.01),
+                      (115.0 + i / 100, 26.01)]) for i in range(3)]
+    return gpd.GeoDataFrame({"id": ["e2--r1", "e1--r1", "e3--r2"], "element_id": ["e2", "e1", "e3"],
+                             "area_m2": [3.0, 1.0, 2.0]}, geometry=boxes, crs=4326)
+
+
+NOTES = [("red lines", "illustrative"), ("CSV encoding", "utf-8-sig")]
+
+
+def _report(out: Path, fmt: str = "gpkg") -> list[Path]:
+    return write_overlap_report(out, elements=_elements(), projects=_projects(), notes=NOTES, overlaps=_overlaps(),
+                                fmt=fmt)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --- workbook ---------------------------------------------------------------------------------
+def test_workbook_sheets_header_values_and_text_kept_as_text(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", {"elements": _elements(), "projects": _projects(),
+                                            "notes": report.notes_table(NOTES)})
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["elements", "projects", "notes"]
+    ws = wb["elements"]
+    assert [c.value for c in ws[1]] == ["id", "name", "area_m2", "patches", "in_redline"]
+    assert all(c.font.b for c in ws[1]) and ws.freeze_panes == "A2"
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)] == [
+        ["e2", "东区", 1234.57, 1, True], ["e1", HOSTILE, None, 0, None], ["e3", None, 10, 2, False]]
+    hostile = ws["B3"]
+    assert hostile.data_type == "s" and hostile.value == HOSTILE
+    assert ws.column_dimensions["B"].width >= len(HOSTILE) + 2
+    assert [[c.value for c in row] for row in wb["projects"].iter_rows(min_row=2)] == [
+        ["p1", 0.123457, "+1 (800)"], ["p2", None, "www.x.cn"]]
+    assert wb["notes"]["B3"].value == "utf-8-sig"
+    assert zipfile.ZipFile(path).testzip() is None
+
+
+def test_workbook_bytes_are_reproducible(tmp_path):
+    sheets = {"elements": _elements(), "notes": report.notes_table(NOTES)}
+    first = write_xlsx(tmp_path / "a.xlsx", sheets).read_bytes()
+    assert write_xlsx(tmp_path / "b.xlsx", sheets).read_bytes() == first
+    core = zipfile.ZipFile(tmp_path / "a.xlsx").read("docProps/core.xml").decode()
+    assert "2000-01-01T00:00:00Z" in core
+
+
+def test_workbook_failure_leaves_nothing(tmp_path):
+    (tmp_path / "t.xlsx").write_bytes(b"old")
+    bad = pd.DataFrame({"id": ["a"], "value": [[1, 2]]})  # a list has no cell type
+    with pytest.raises(TypeError):
+        write_xlsx(tmp_path / "t.xlsx", {"ok": _elements(), "bad": bad})
+    assert _files(tmp_path) == ["t.xlsx"] and (tmp_path / "t.xlsx").read_bytes() == b"old"
+
+
+def test_workbook_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "XLSX_MAX_ROWS", 3)
+    with pytest.raises(ValueError, match="holds 2"):
+        write_xlsx(tmp_path / "t.xlsx", {"elements": _elements()})
+    assert _files(tmp_path) == []
+
+
+# --- overlap report ---------------------------------------------------------------------------
+def test_report_writes_tables_and_a_spatially_indexed_geopackage(tmp_path):
+    written = _report(tmp_path)
+    assert written == [tmp_path / n for n in ("elements.csv", "projects.csv", "overlap.xlsx", "overlaps.gpkg")]
+    assert _files(tmp_path) == ["elements.csv", "overlap.xlsx", "overlaps.gpkg", "projects.csv"]
+    raw = (tmp_path / "elements.csv").read_bytes()
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert raw.startswith(b"\xef\xbb\xbf") and lines[0] == "id,name,area_m2,patches,in_redline"
+    assert lines[3] == "e3,,10.0,2,False"  # NULL as empty
+    assert openpyxl.load_workbook(tmp_path / "overlap.xlsx").sheetnames == ["elements", "projects", "notes"]
+    gpkg = tmp_path / "overlaps.gpkg"
+    info = pyogrio.read_info(gpkg, layer="overlaps")
+    assert info["features"] == 3 and info["crs"] == "EPSG:4326"
+    with sqlite3.connect(gpkg) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "rtree_overlaps_geom" in tables and "layer_styles" in tables
+    _check_pieces(pyogrio.read_dataframe(gpkg, layer="overlaps"))
+
+
+def _check_pieces(back: gpd.GeoDataFrame) -> None:
+    """The pieces read back: sorted by id, EPSG:4326, same attributes and areas."""
+    given = _overlaps().sort_values("id", ignore_index=True)
+    assert back.crs.to_epsg() == 4326 and set(back.geom_type) == {"MultiPolygon"}
+    assert list(back["id"]) == list(given["id"]) and list(back["area_m2"]) == list(given["area_m2"])
+    assert np.allclose(ellipsoidal_area_m2(back.geometry), ellipsoidal_area_m2(given.geometry), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "geojson"])
+def test_report_pieces_as_parquet_or_geojson(tmp_path, fmt):
+    _report(tmp_path, fmt)
+    assert _files(tmp_path) == ["elements.csv", "overlap.xlsx", f"overlaps.{fmt}", "projects.csv"]
+    path = tmp_path / f"overlaps.{fmt}"
+    _check_pieces(gpd.read_parquet(path) if fmt == "parquet" else pyogrio.read_dataframe(path))
+
+
+@pytest.mark.parametrize("fmt", OVERLAP_FORMATS)
+def test_report_is_reproducible(tmp_path, fmt):
+    first = {p.name: p.read_bytes() for p in _report(tmp_path / "a", fmt)}
+    assert {p.name: p.read_bytes() for p in _report(tmp_path / "b", fmt)} == first
+
+
+def test_report_rejects_an_unknown_format_before_writing(tmp_path):
+    with pytest.raises(ValueError, match="gpkg, parquet, geojson"):
+        _report(tmp_path / "out", "shp")
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
+    (tmp_path / "elements.csv").write_bytes(b"old")
+    real = pyogrio.write_dataframe
+
+    def write_then_fail(df, path, **kwargs):
+        real(df, path, **kwargs)
+        assert Path(path).stat().st_size > 0
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", write_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _report(tmp_path)
+    assert _files(tmp_path) == ["elements.csv"] and (tmp_path / "elements.csv").read_bytes() == b"old"
+
+
+# --- GeoJSON layers ---------------------------------------------------------------------------
+def test_geojson_layer_is_rfc7946_sorted_rounded_and_reproducible(tmp_path):
+    gdf = _overlaps()
+    gdf["share"] = [0.5, np.nan, 0.25]
+    gdf.geometry = gdf.geometry.translate(1.23456789e-7, 0)
+    path = write_geojson(tmp_path / "a.geojson", gdf, name="999901-overlaps")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["name"] == "999901-overlaps" and "crs" not in doc
+    assert [f["properties"]["id"] for f in doc["features"]] == ["e1--r1", "e2--r1", "e3--r2"]
+    assert doc["features"][0]["properties"]["share"] is None
+    assert list(doc["features"][0]["properties"]) == ["area_m2", "element_id", "id", "share"]
+    ring = doc["features"][0]["geometry"]["coordinates"][0]
+    assert [115.01, 26.0] in ring and all(round(v, 6) == v for point in ring for v in point)
+    assert Polygon(ring).exterior.is_ccw  # RFC 7946: outer rings counter-clockwise
+    shuffled = gdf.iloc[[2, 0, 1]]
+    assert write_geojson(tmp_path / "b.geojson", shuffled, name="999901-overlaps").read_bytes() == path.read_bytes()
+    assert _files(tmp_path) == ["a.geojson", "b.geojson"]
