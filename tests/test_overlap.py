@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
 
 import fiona
@@ -12,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from pyproj import Geod, Transformer
+import shapely
 from shapely.geometry import Point, Polygon, box, mapping
 
 from spatial.cli import main
@@ -107,7 +107,7 @@ def test_multipart_red_line_and_types_give_per_type_columns():
         geod_box(115.01, 26.01, 115.02, 26.02) + geod_box(115.05, 26.05, 115.06, 26.06), rel=1e-6)
     assert e1["redline_m2_水土保持"] == pytest.approx(geod_box(115.07, 26.07, 115.08, 26.08), rel=1e-6)
     assert table.set_index("id").loc["e2", "redline_m2"] == 0
-    assert len(overlaps) == 2 and set(overlaps.geom_type) == {"MultiPolygon"}
+    assert len(overlaps) == 2 and set(overlaps.geom_type) == {"Polygon", "MultiPolygon"}  # e1--r1 has two parts
 
 
 def test_projects_inside_outside_and_parcels():
@@ -175,7 +175,7 @@ def test_cli_gbk_shapefile_in_gauss_kruger(tmp_path, elements_file):
     out = tmp_path / "out"
     result = run("--elements", elements_file, "--redlines", shp, "--projects", projects, "--out", out)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["elements.csv", "overlap.xlsx", "overlaps.geojson",
+    assert sorted(p.name for p in out.iterdir()) == ["elements.csv", "overlap.xlsx", "overlaps.gpkg",
                                                       "projects.csv"]
     raw = (out / "elements.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -186,8 +186,9 @@ def test_cli_gbk_shapefile_in_gauss_kruger(tmp_path, elements_file):
     assert table.loc["360704-layout-zone", "redline_m2_生物多样性维护"] == pytest.approx(
         geod_box(115.06, 26.06, 115.07, 26.07), rel=1e-5)
     assert table.loc["360704-layout-core", "name"] == "一核"
-    overlaps = json.loads((out / "overlaps.geojson").read_text(encoding="utf-8"))
-    assert {f["properties"]["redline_type"] for f in overlaps["features"]} == {"水源涵养", "生物多样性维护"}
+    overlaps = gpd.read_file(out / "overlaps.gpkg", layer="overlaps")
+    assert set(overlaps["redline_type"]) == {"水源涵养", "生物多样性维护"}
+    assert set(overlaps.geom_type) == {"MultiPolygon"} and overlaps.crs.to_epsg() == 4326
     projects_out = pd.read_csv(out / "projects.csv", encoding="utf-8-sig").set_index("id")
     assert bool(projects_out.loc["p1", "in_redline"]) and projects_out.loc["p1", "redline_distance_m"] == 0
     assert projects_out.loc["p2", "redline_distance_m"] > 1000 and projects_out.loc["p1", "name"] == "湿地公园"
@@ -196,7 +197,7 @@ def test_cli_gbk_shapefile_in_gauss_kruger(tmp_path, elements_file):
     notes = " ".join(sheets["notes"]["note"].astype(str))
     assert "ellipsoidal (geodesic) on CGCS2000/GRS80" in notes and "EPSG:4547" in notes
     assert "official red lines" in notes and "utf-8-sig" in notes and "红线类型" in notes
-    assert len(overlaps["features"]) == 2
+    assert len(overlaps) == 2
 
 
 def test_cli_zipped_shapefile(tmp_path, elements_file):
@@ -281,7 +282,9 @@ def test_cli_bad_red_lines_give_a_clear_message_and_write_nothing(tmp_path, elem
     out = tmp_path / "out"
     result = run("--elements", elements_file, "--redlines", path, "--out", out)
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and result.output.startswith("error: ")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert "Traceback" not in result.output and len(errors) == 1, result.output
+    assert result.stdout == ""  # progress and errors go to stderr, paths written to stdout
     for word in words:
         assert word in result.output
     assert not out.exists() or not any(out.iterdir())
@@ -301,3 +304,69 @@ def test_cli_missing_id_field_lists_the_fields(tmp_path):
     result = run("--elements", elements, "--redlines", reds, "--id-field", "编号", "--out", out)
     assert result.exit_code == 0, result.output
     assert pd.read_csv(out / "elements.csv", encoding="utf-8-sig")["id"].tolist() == ["a"]
+
+
+def _winding_case(seed: int = 3):
+    """Disjoint winding bands (random walks buffered), some with holes, some multi-part, and Voronoi elements."""
+    rng = np.random.default_rng(seed)
+    bands, taken = [], shapely.box(115.05, 26.05, 115.08, 26.08)  # a big patch that holds a small element
+    for _ in range(60):
+        steps = rng.normal(0, 0.004, (400, 2)).cumsum(axis=0) + rng.uniform([115.0, 26.0], [115.2, 26.2])
+        band = shapely.LineString(steps).buffer(rng.uniform(0.0008, 0.002), quad_segs=4)
+        if rng.random() < 0.4:
+            band = band.difference(shapely.Point(band.representative_point()).buffer(0.0005))
+        if not band.intersects(taken):  # disjoint, as prepared red lines are
+            bands.append(band)
+            taken = taken.union(band)
+    patches = [shapely.box(115.05, 26.05, 115.08, 26.08), shapely.union_all(bands[:2]), *bands[2:]]  # one multi-part
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(rng.uniform([115.0, 26.0], [115.25, 26.25], (9, 2))),
+                                     extend_to=shapely.box(114.9, 25.9, 115.4, 26.4))
+    frame = shapely.box(114.98, 25.98, 115.3, 26.3)
+    elements = [shapely.segmentize(c.intersection(frame), 0.01) for c in shapely.get_parts(cells)]
+    elements.append(shapely.box(115.06, 26.06, 115.065, 26.065))  # wholly inside the big patch
+    types = ["水源涵养", "水土保持"] * len(patches)
+    return (layer([f"e{i}" for i in range(len(elements))], elements),
+            layer([f"r{i:02d}" for i in range(len(patches))], patches, type=types[:len(patches)]))
+
+
+def test_engine_matches_plain_intersection_on_winding_patches():
+    """Every element's red-line area equals the sum of plain shapely intersections with every patch
+    (an independent route: no boundary pieces, no containment shortcuts), whatever the shapes."""
+    elements, raw = _winding_case()
+    reds, report = prepare_redlines(raw, source="t", official=True)
+    assert report.overlap_pairs == 0 and report.cross_type_pairs == 0  # disjoint by construction
+    table, overlaps = overlap_elements(elements, reds)
+    e = elements.geometry.to_numpy()
+    r = reds.geometry.to_numpy()
+    plain = np.array([ellipsoidal_area_m2(shapely.intersection(g, r)).sum() for g in e])
+    assert (plain > 0).sum() >= 8
+    np.testing.assert_allclose(table["redline_m2"].to_numpy(), plain, rtol=1e-9, atol=1e-6)
+    small = table.set_index("id").loc["e9"]
+    assert small["redline_m2"] == pytest.approx(small["area_m2"], rel=1e-12)  # element inside a patch
+    assert small["redline_share"] == pytest.approx(1.0, rel=1e-12)
+    assert overlaps["area_m2"].sum() == pytest.approx(plain.sum(), rel=1e-9)
+
+
+def test_project_distances_and_depths_match_brute_force_in_the_zone():
+    """Distances, nearest ids and depths against a brute-force measure of every patch in EPSG:4547."""
+    elements, raw = _winding_case()
+    reds, _ = prepare_redlines(raw, source="t", official=True)
+    rng = np.random.default_rng(5)
+    pts = shapely.points(rng.uniform(114.95, 115.35, 600), rng.uniform(25.95, 26.35, 600))
+    projects = layer([f"p{i:03d}" for i in range(len(pts))], pts)
+    table = overlap_projects(projects, reds, buffer_m=300, epsg=4547).set_index("id")
+    gk = reds.to_crs(4547)
+    gpts = gpd.GeoSeries(pts, crs=4326).to_crs(4547).to_numpy()
+    for i, p in enumerate(gpts):
+        d = shapely.distance(p, gk.geometry.to_numpy())
+        row = table.loc[f"p{i:03d}"]
+        assert row["redline_distance_m"] == pytest.approx(d.min(), abs=1e-6)
+        if d.min() > 0:
+            assert row["nearest_redline_id"] == gk["id"].iloc[int(np.argmin(d))]
+            assert not row["in_redline"] and np.isnan(row["redline_depth_m"])
+        else:
+            holder = int(np.argmin(d))
+            assert row["nearest_redline_id"] == gk["id"].iloc[holder] and row["in_redline"]
+            depth = shapely.distance(p, gk.geometry.iloc[holder].boundary)
+            assert row["redline_depth_m"] == pytest.approx(depth, abs=1e-6)
+    assert 20 < int(table["in_redline"].sum()) < 580

@@ -1,4 +1,4 @@
-"""``spatial overlap``: red-line overlap tables for elements and projects (CSV, Excel, GeoJSON)."""
+"""``spatial overlap``: red-line overlap tables for elements and projects (CSV, Excel, overlap pieces)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io.report import CSV_ENCODING, write_overlap_report
+from ..io.report import CSV_ENCODING, OVERLAP_FORMATS, write_overlap_report
 from ..io.vector import read_vector
 from ..overlap import gk_epsg_of, overlap_elements, overlap_projects
+from ..progress import Stages
 from ..redlines import load_redlines
 
 
@@ -46,43 +48,71 @@ def _with_ids(gdf: gpd.GeoDataFrame, path: Path, id_field: str) -> gpd.GeoDataFr
 @click.option("--id-field", default="id", show_default=True, help="Id field of the elements and projects.")
 @click.option("--layer", help="Layer of the red-line file, when it holds several.")
 @click.option("--crs", help="CRS of the red-line file when it declares none, e.g. EPSG:4547.")
+@click.option("--format", "fmt", type=click.Choice(OVERLAP_FORMATS), default="gpkg", show_default=True,
+              help="File format of the overlap pieces (overlaps.gpkg, .parquet or .geojson).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Run on a local Dask cluster of N worker processes (pays off from about a million red-line vertices).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see README: scale-out).")
+@click.option("--quiet", is_flag=True, help="Print no progress, only the paths written.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for elements.csv, projects.csv, overlap.xlsx, overlaps.geojson.")
+              help="Folder for elements.csv, projects.csv, overlap.xlsx and overlaps.<format>.")
 def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None, buffer_m: float,
-            id_field: str, layer: str | None, crs: str | None, out_dir: Path) -> None:
+            id_field: str, layer: str | None, crs: str | None, fmt: str, workers: int | None,
+            scheduler: str | None, quiet: bool, out_dir: Path) -> None:
     """Measure how much of each element lies in ecological protection red lines, and where projects lie.
 
     Areas are ellipsoidal (CGCS2000/GRS80); distances are metres in the Gauss-Kruger zone of
     the data. Overlapping red-line patches are dissolved first. Nothing is written on an error.
+    Progress goes to stderr (--quiet: none); the paths written go to stdout.
     """
-    if buffer_m < 0:
-        raise InputError.one("--buffer-m", "", f"negative distance {buffer_m}", "give 0 or more metres")
-    elements = _with_ids(read_vector(elements_path, geometry="polygon"), elements_path, id_field)
-    hint = float(elements.to_crs(4326).total_bounds[[0, 2]].mean())
-    redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint)
-    table, overlaps = overlap_elements(elements, redlines)
-    if projects_path is not None:
-        projects = _with_ids(read_vector(projects_path), projects_path, id_field)
-        ptable = overlap_projects(projects, redlines, buffer_m=buffer_m)
-        if "name" in projects.columns:
-            ptable.insert(1, "name", projects["name"].to_numpy())
-        project_note = f"{projects_path.name}: {len(projects)} projects; within_buffer = within {buffer_m:g} m"
-    else:
-        ptable = pd.DataFrame(columns=["id", "in_redline", "redline_share", "redline_distance_m",
-                                       "within_buffer", "nearest_redline_id"])
-        project_note = "no projects file given (--projects)"
-    epsg = gk_epsg_of(elements, redlines)
-    notes = [
-        ("elements", f"{elements_path.name}: {len(elements)} polygons, ids from field {id_field!r}"),
-        ("projects", project_note),
-        ("red lines", str(redlines_path.name)),
-        ("official", "yes: official red lines" if report.official else
-         "NO: illustrative, not the official ecological protection red lines"),
-        ("CRS", f"red lines read in {report.crs}; all layers reprojected to EPSG:4326 (WGS84 lon/lat)"),
-        ("area method", "ellipsoidal (geodesic) on CGCS2000/GRS80; 1 亩 = 2000/3 m²"),
-        ("distances", f"metres in EPSG:{epsg} (CGCS2000 3-degree Gauss-Kruger zone of the data)"),
-        *[("red-line repairs", line) for line in report.notes],
-        ("CSV encoding", f"UTF-8 with byte-order mark ({CSV_ENCODING}) so that Excel shows Chinese correctly"),
-    ]
-    for path in write_overlap_report(out_dir, elements=table, projects=ptable, notes=notes, overlaps=overlaps):
+    if not np.isfinite(buffer_m) or buffer_m < 0:
+        raise InputError.one("--buffer-m", "", f"distance {buffer_m}", "give a finite distance of 0 or more metres")
+    if workers is not None and scheduler is not None:
+        raise InputError.one("--workers", "", "given together with --scheduler",
+                             "use --workers N for a local cluster or --scheduler ADDRESS for an existing one")
+    with Stages(quiet=quiet) as stages:
+        with stages.stage("reading elements and projects"):
+            elements = _with_ids(read_vector(elements_path, geometry="polygon"), elements_path, id_field)
+            projects = _with_ids(read_vector(projects_path), projects_path, id_field) if projects_path else None
+        with stages.stage("reading and repairing red lines"):
+            hint = float(elements.to_crs(4326).total_bounds[[0, 2]].mean())
+            redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint)
+        epsg = gk_epsg_of(elements, redlines)
+        if workers is not None or scheduler is not None:
+            from ..scale import overlap_on_dask
+
+            with stages.stage(f"intersecting on Dask ({scheduler or f'{workers} local workers'})"):
+                table, overlaps, ptable = overlap_on_dask(elements, redlines, projects, buffer_m=buffer_m,
+                                                          workers=workers, scheduler=scheduler)
+        else:
+            with stages.stage("intersecting elements with red lines"):
+                table, overlaps = overlap_elements(elements, redlines)
+            if projects is not None:
+                with stages.stage("locating projects"):
+                    ptable = overlap_projects(projects, redlines, buffer_m=buffer_m, epsg=epsg)
+        if projects is not None:
+            if "name" in projects.columns:
+                ptable.insert(1, "name", projects["name"].to_numpy())
+            project_note = f"{projects_path.name}: {len(projects)} projects; within_buffer = within {buffer_m:g} m"
+        else:
+            ptable = pd.DataFrame(columns=["id", "in_redline", "redline_share", "redline_distance_m",
+                                           "within_buffer", "nearest_redline_id"])
+            project_note = "no projects file given (--projects)"
+        notes = [
+            ("elements", f"{elements_path.name}: {len(elements)} polygons, ids from field {id_field!r}"),
+            ("projects", project_note),
+            ("red lines", str(redlines_path.name)),
+            ("official", "yes: official red lines" if report.official else
+             "NO: illustrative, not the official ecological protection red lines"),
+            ("CRS", f"red lines read in {report.crs}; all layers reprojected to EPSG:4326 (WGS84 lon/lat)"),
+            ("area method", "ellipsoidal (geodesic) on CGCS2000/GRS80; 1 亩 = 2000/3 m²"),
+            ("distances", f"metres in EPSG:{epsg} (CGCS2000 3-degree Gauss-Kruger zone of the data)"),
+            *[("red-line repairs", line) for line in report.notes],
+            ("CSV encoding", f"UTF-8 with byte-order mark ({CSV_ENCODING}) so that Excel shows Chinese correctly"),
+        ]
+        with stages.stage("writing tables and overlap pieces"):
+            written = write_overlap_report(out_dir, elements=table, projects=ptable, notes=notes, overlaps=overlaps,
+                                           fmt=fmt)
+    for path in written:
         click.echo(str(path))
