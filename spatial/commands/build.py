@@ -17,6 +17,7 @@ from ..io.files import write_text
 from ..io.layers import write_district
 from ..io.vector import read_vector
 from ..layers import DistrictLayers
+from ..progress import Stages
 from ..pipeline import (DataDir, DistrictInputs, analyse, build_district, load_district, load_spec,
                         locate_plan_projects)
 from ..projects import read_user_projects
@@ -87,74 +88,80 @@ def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> 
 @click.option("--townships", "townships_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Official township polygons (replace the approximate Voronoi cells).")
 @click.option("--township-field", default=None, help="Name field of the township file.")
+@click.option("--quiet", is_flag=True, help="Print no progress or summary, only errors.")
 def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_dir: Path, maps_dir: Path,
           offline: bool, basemap: str, tile_url: str | None, tile_crs: str, cdn: str, assets_dir: Path | None,
           projects_path: Path | None,
           projects_crs: str | None, projects_layer: str | None, strict: bool, redlines_path: Path | None,
           redlines_layer: str | None, redlines_crs: str | None, buffer_m: float, townships_path: Path | None,
-          township_field: str | None) -> None:
+          township_field: str | None, quiet: bool) -> None:
     """Build layers/ and maps/ for ADCODES (default: every plan in data/plans/).
 
     Everything is read and computed before the first file is written, so a bad input leaves
     the previous outputs as they were.
     """
-    console = Console(stderr=True, soft_wrap=True)
-    data = DataDir.default(data_dir, seeds)
-    if data.seeds is None:
-        console.print("[yellow]note:[/] seed texts not found; citations are not checked (give --seeds)")
-    codes = list(adcodes) or data.adcodes()
-    t0 = time.perf_counter()
-    loaded = {code: load_district(data, code) for code in codes}
-    official_townships = (read_vector(townships_path, geometry="polygon") if townships_path else None)
-    user_projects = None
-    if projects_path is not None:
-        boundaries = gpd.GeoDataFrame(pd.concat([i.boundary for i in loaded.values()], ignore_index=True), crs=4326)
-        user_projects, problems = read_user_projects(projects_path, crs=projects_crs, layer=projects_layer,
-                                                     strict=strict, boundary=boundaries)
-        for p in problems:
-            console.print(f"[yellow]skipped:[/] {p}")
-    official_redlines = None
-    if redlines_path is not None:  # read and repaired once, cut per district below
-        hint_lon = next(iter(loaded.values())).boundary.geometry.iloc[0].centroid.x
-        official_redlines, official_report = load_redlines(redlines_path, layer=redlines_layer, crs=redlines_crs,
-                                                           hint_lon=hint_lon)
-    results: dict[str, DistrictLayers] = {}
-    for code, inp in loaded.items():
-        cells = (match_official(official_townships, inp.places, inp.boundary, file=str(townships_path),
-                                name_field=township_field) if official_townships is not None else None)
-        layers = build_district(inp, official_townships=cells)
-        projects = locate_plan_projects(inp, file=str(data.root / "projects" / f"{code}.csv"))
-        if user_projects is not None:
-            mine = user_projects[user_projects.intersects(inp.boundary.geometry.iloc[0])]
-            clash = sorted(set(mine["id"]) & set(projects["id"] if projects is not None else []))
-            if clash:
-                raise InputError.one(projects_path, "id", f"ids also used by the plan's projects: {', '.join(clash[:5])}",
-                                     "give your projects their own ids")
-            projects = mine if projects is None else gpd.GeoDataFrame(
-                pd.concat([projects, mine], ignore_index=True), crs=4326)
-        if official_redlines is not None:
-            redlines, red_notes = _clip(official_redlines, inp), official_report.notes
-            official, source = True, redlines_path.name
-        else:
-            source = "示意：由规划提及的生态要素生成（非官方生态保护红线）"
-            redlines, report = prepare_redlines(sample_redlines(inp.features, inp.boundary, adcode=code),
-                                                source=source, official=False)
-            red_notes, official = report.notes, False
-        results[code] = analyse(layers, projects=projects, redlines=redlines, redlines_official=official,
-                                redlines_source=source, notes=_notes(layers, red_notes, official), buffer_m=buffer_m)
-    token = os.environ.get("TIANDITU_TOKEN")
-    html = {code: render_district(layers, basemap=basemap, tile_url=tile_url, tile_crs=tile_crs, offline=offline,
-                                  cdn=cdn, assets_dir=(assets_dir or default_node_modules()) if offline else None,
-                                  tianditu_token=token)
-            for code, layers in results.items()}
-    for code, layers in results.items():
-        write_district(layers, layers_dir)
-        write_text(Path(maps_dir) / f"{code}.html", html[code])
-        console.print(f"{code} {layers.plan.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
-                      f"{0 if layers.projects is None else len(layers.projects)} projects, "
-                      f"{len(layers.redlines)} red-line patches ({'official' if layers.redlines_official else 'illustrative'})")
-    # The index lists every district with a spec and a map, built now or before.
-    specs = [loaded[c].spec if c in loaded else load_spec(data, c) for c in data.adcodes()
-             if c in loaded or (Path(maps_dir) / f"{c}.html").exists()]
-    write_text(Path(maps_dir) / "index.html", render_index([IndexEntry.from_spec(s) for s in specs]))
-    console.print(f"built {len(results)} districts in {time.perf_counter() - t0:.1f} s")
+    console = Console(stderr=True, soft_wrap=True, quiet=quiet)
+    with Stages(quiet=quiet, console=console) as stages:
+        data = DataDir.default(data_dir, seeds)
+        if data.seeds is None:
+            console.print("[yellow]note:[/] seed texts not found; citations are not checked (give --seeds)")
+        codes = list(adcodes) or data.adcodes()
+        t0 = time.perf_counter()
+        with stages.stage("reading plans, gazetteers and boundaries"):
+            loaded = {code: load_district(data, code) for code in codes}
+        official_townships = (read_vector(townships_path, geometry="polygon") if townships_path else None)
+        user_projects = None
+        if projects_path is not None:
+            boundaries = gpd.GeoDataFrame(pd.concat([i.boundary for i in loaded.values()], ignore_index=True), crs=4326)
+            user_projects, problems = read_user_projects(projects_path, crs=projects_crs, layer=projects_layer,
+                                                         strict=strict, boundary=boundaries)
+            for p in problems:
+                console.print(f"[yellow]skipped:[/] {p}")
+        official_redlines = None
+        if redlines_path is not None:  # read and repaired once, cut per district below
+            hint_lon = next(iter(loaded.values())).boundary.geometry.iloc[0].centroid.x
+            official_redlines, official_report = load_redlines(redlines_path, layer=redlines_layer, crs=redlines_crs,
+                                                               hint_lon=hint_lon)
+        results: dict[str, DistrictLayers] = {}
+        for code, inp in loaded.items():
+            with stages.stage(f"{code} {inp.spec.plan.district}: geometry, projects, red lines"):
+                cells = (match_official(official_townships, inp.places, inp.boundary, file=str(townships_path),
+                                        name_field=township_field) if official_townships is not None else None)
+                layers = build_district(inp, official_townships=cells)
+                projects = locate_plan_projects(inp, file=str(data.root / "projects" / f"{code}.csv"))
+                if user_projects is not None:
+                    mine = user_projects[user_projects.intersects(inp.boundary.geometry.iloc[0])]
+                    clash = sorted(set(mine["id"]) & set(projects["id"] if projects is not None else []))
+                    if clash:
+                        raise InputError.one(projects_path, "id", f"ids also used by the plan's projects: {', '.join(clash[:5])}",
+                                             "give your projects their own ids")
+                    projects = mine if projects is None else gpd.GeoDataFrame(
+                        pd.concat([projects, mine], ignore_index=True), crs=4326)
+                if official_redlines is not None:
+                    redlines, red_notes = _clip(official_redlines, inp), official_report.notes
+                    official, source = True, redlines_path.name
+                else:
+                    source = "示意：由规划提及的生态要素生成（非官方生态保护红线）"
+                    redlines, report = prepare_redlines(sample_redlines(inp.features, inp.boundary, adcode=code),
+                                                        source=source, official=False)
+                    red_notes, official = report.notes, False
+                results[code] = analyse(layers, projects=projects, redlines=redlines, redlines_official=official,
+                                        redlines_source=source, notes=_notes(layers, red_notes, official), buffer_m=buffer_m)
+        token = os.environ.get("TIANDITU_TOKEN")
+        with stages.stage("rendering maps"):
+            html = {code: render_district(layers, basemap=basemap, tile_url=tile_url, tile_crs=tile_crs,
+                                          offline=offline, cdn=cdn, tianditu_token=token,
+                                          assets_dir=(assets_dir or default_node_modules()) if offline else None)
+                    for code, layers in results.items()}
+        for code, layers in results.items():
+            with stages.stage(f"{code}: writing layers, tables and map"):
+                write_district(layers, layers_dir)
+                write_text(Path(maps_dir) / f"{code}.html", html[code])
+            console.print(f"{code} {layers.plan.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
+                          f"{0 if layers.projects is None else len(layers.projects)} projects, "
+                          f"{len(layers.redlines)} red-line patches ({'official' if layers.redlines_official else 'illustrative'})")
+        # The index lists every district with a spec and a map, built now or before.
+        specs = [loaded[c].spec if c in loaded else load_spec(data, c) for c in data.adcodes()
+                 if c in loaded or (Path(maps_dir) / f"{c}.html").exists()]
+        write_text(Path(maps_dir) / "index.html", render_index([IndexEntry.from_spec(s) for s in specs]))
+        console.print(f"built {len(results)} districts in {time.perf_counter() - t0:.1f} s")

@@ -24,11 +24,14 @@ _STYLES_CONTENT = """INSERT INTO gpkg_contents (table_name, data_type, identifie
 VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?)"""
 
 
-def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: int = 4490) -> Path:
+def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: int = 4490,
+               compact: bool = True) -> Path:
     """Write a GeoPackage holding ``frames`` (layer name -> layer) atomically, reproducibly.
 
     Each layer is reprojected to ``epsg``, sorted by id, spatially indexed (R-tree) and given
     its QGIS style (see :func:`spatial.qgis.layer_qml`); timestamps are :data:`FIXED_TIME`.
+    ``compact`` rewrites the file without free pages (SQLite VACUUM): smaller, but a second
+    pass over the whole file, which large outputs skip (their bytes are reproducible either way).
     """
     with atomic_path(path) as tmp:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
@@ -46,5 +49,6 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
                     if qml is not None:
                         db.execute(_STYLE_ROW, (name, qml, "spatial planning-diagram style", FIXED_TIME, name))
                 db.execute(_STYLES_CONTENT, (FIXED_TIME,))
-            db.execute("VACUUM")
+            if compact:
+                db.execute("VACUUM")
     return Path(path)

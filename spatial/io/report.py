@@ -119,7 +119,7 @@ def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame, fmt: str) -> None:
     """Write the overlap pieces as MultiPolygons in ``fmt``; as GeoPackage, layer ``overlaps`` (spatial index, style)."""
     pieces = as_multipolygons(overlaps)
     if fmt == "gpkg":
-        write_gpkg(path, {"overlaps": pieces}, epsg=4326)
+        write_gpkg(path, {"overlaps": pieces}, epsg=4326, compact=False)
     elif fmt == "parquet":
         write_geoparquet(path, pieces)
     else:
@@ -148,6 +148,10 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
     with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces):
         write_csv(elements_csv, elements)
         write_csv(projects_csv, projects)
+        if len(projects) >= XLSX_MAX_ROWS:  # more than a sheet holds: the CSV has them all
+            notes = [*notes, ("projects", f"{len(projects)} projects: more rows than an Excel sheet holds; "
+                              "see projects.csv")]
+            projects = projects.iloc[:0]
         write_xlsx(workbook, {"elements": elements, "projects": projects, "notes": notes_table(notes)})
         _write_pieces(pieces, overlaps, fmt)
     return [Path(out_dir) / name for name in names]
