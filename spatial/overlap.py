@@ -226,7 +226,8 @@ def _cut(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return cut, ellipsoidal_area_m2(cut)
 
 
-def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUNK):
+def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, poly_areas: np.ndarray | None = None,
+                    chunk: int = CHUNK):
     """Every (target, polygon) overlap with a common area, its ellipsoidal area and its shape.
 
     Parameters
@@ -235,6 +236,8 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUN
         Lon/lat geometries (elements, parcels); non-polygonal ones get no pairs.
     polys
         Single lon/lat polygons, disjoint from each other (red-line parts).
+    poly_areas
+        The polygons' ellipsoidal areas (m²) where known already (NaN where not).
     chunk
         Boundary-meeting pairs intersected per batch.
 
@@ -247,23 +250,27 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUN
     tparts, towner = polygon_parts(targets)
     ti, pi = STRtree(polys).query(tparts)
     meet = boundaries_meet(tparts, polys, ti, pi)
-    rest = np.flatnonzero(~meet)
-    poly_in = np.zeros(len(ti), dtype=bool)
-    poly_in[rest] = inside_pairs(tparts, polys, ti[rest], pi[rest])
-    rest = rest[~poly_in[rest]]
-    target_in = np.zeros(len(ti), dtype=bool)
-    target_in[rest] = inside_pairs(polys, tparts, pi[rest], ti[rest])
-    found_t, found_p, areas, shapes = [], [], [], []
-    for mask, inner, idx in ((poly_in, polys, pi), (target_in, tparts, ti)):
-        held, slot = np.unique(idx[mask], return_inverse=True)
-        found_t.append(ti[mask])
-        found_p.append(pi[mask])
-        areas.append(ellipsoidal_area_m2(inner[held])[slot])
-        shapes.append(inner[idx[mask]])
     cross = np.flatnonzero(meet)
     batches = [(tparts[ti[cross[b:b + chunk]]], polys[pi[cross[b:b + chunk]]]) for b in range(0, len(cross), chunk)]
     with ThreadPoolExecutor(THREADS) as pool:
-        for cut, area in pool.map(_cut, batches):
+        cuts = pool.map(_cut, batches)  # GEOS works on these while the containment questions run here
+        rest = np.flatnonzero(~meet)
+        poly_in = np.zeros(len(ti), dtype=bool)
+        poly_in[rest] = inside_pairs(tparts, polys, ti[rest], pi[rest])
+        rest = rest[~poly_in[rest]]
+        target_in = np.zeros(len(ti), dtype=bool)
+        target_in[rest] = inside_pairs(polys, tparts, pi[rest], ti[rest])
+        found_t, found_p, areas, shapes = [], [], [], []
+        for mask, inner, idx, known in ((poly_in, polys, pi, poly_areas), (target_in, tparts, ti, None)):
+            held, slot = np.unique(idx[mask], return_inverse=True)
+            area = np.full(len(held), np.nan) if known is None else known[held].astype(float)
+            todo = np.isnan(area)
+            area[todo] = ellipsoidal_area_m2(inner[held[todo]])
+            found_t.append(ti[mask])
+            found_p.append(pi[mask])
+            areas.append(area[slot])
+            shapes.append(inner[idx[mask]])
+        for cut, area in cuts:
             shapes.append(cut)
             areas.append(area)
     found_t.append(ti[cross])
@@ -359,7 +366,11 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     ids = _ids(elements, "elements")
     geoms = _lonlat(elements)
     parts, owner, rids, rtypes = _redline_parts(redlines)
-    ti, pi, area, shapes = intersect_pairs(geoms, parts)
+    known = None
+    if "area_km2" in redlines.columns:  # prepared red lines carry their areas: reuse those of one-part rows
+        one = np.bincount(owner, minlength=len(rids))[owner] == 1
+        known = np.where(one, redlines["area_km2"].to_numpy(dtype=float)[owner] * 1e6, np.nan)
+    ti, pi, area, shapes = intersect_pairs(geoms, parts, poly_areas=known)
     # one row per (element, red-line row): multi-part red lines and elements gather their pieces
     width = max(len(rids), 1)
     uniq, group = np.unique(ti * width + owner[pi], return_inverse=True)

@@ -105,7 +105,7 @@ def as_multipolygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None = None) -> Path:
+def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None = None, multi: bool = False) -> Path:
     """Write RFC 7946 GeoJSON through GDAL, atomically and byte-for-byte reproducibly.
 
     Features sorted by :func:`by_id`, properties in sorted key order, coordinates in EPSG:4326
@@ -119,13 +119,16 @@ def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None =
         The layer.
     name
         The collection's ``name`` member (default: the file's stem).
+    multi
+        Write single parts as one-part multi geometries (GDAL converts while writing).
     """
     path = Path(path)
     frame = by_id(gdf)
     geometry = frame.geometry.name
     frame = frame[sorted(c for c in frame.columns if c != geometry) + [geometry]]
     with atomic_path(path) as tmp:  # pyogrio's use_arrow=True: no faster here, three times the memory
-        pyogrio.write_dataframe(frame, tmp, layer=name or path.stem, driver="GeoJSON", layer_options=GEOJSON_OPTIONS)
+        pyogrio.write_dataframe(frame, tmp, layer=name or path.stem, driver="GeoJSON", layer_options=GEOJSON_OPTIONS,
+                                promote_to_multi=multi)
     return path
 
 

@@ -25,20 +25,22 @@ VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?)"""
 
 
 def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: int = 4490,
-               compact: bool = True) -> Path:
+               compact: bool = True, multi: bool = False) -> Path:
     """Write a GeoPackage holding ``frames`` (layer name -> layer) atomically, reproducibly.
 
     Each layer is reprojected to ``epsg``, sorted by id, spatially indexed (R-tree) and given
     its QGIS style (see :func:`spatial.qgis.layer_qml`); timestamps are :data:`FIXED_TIME`.
     ``compact`` rewrites the file without free pages (SQLite VACUUM): smaller, but a second
     pass over the whole file, which large outputs skip (their bytes are reproducible either way).
+    ``multi`` writes single parts as one-part multi geometries (GDAL converts while writing).
     """
     with atomic_path(path) as tmp:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
         try:
             for name, gdf in frames.items():  # (use_arrow=True: no faster, three times the memory)
                 pyogrio.write_dataframe(by_id(gdf).to_crs(epsg), tmp, layer=name, driver="GPKG",
-                                        SPATIAL_INDEX="YES", dataset_options={"VERSION": "1.2"})
+                                        promote_to_multi=multi, SPATIAL_INDEX="YES",
+                                        dataset_options={"VERSION": "1.2"})
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         with closing(sqlite3.connect(tmp)) as db:

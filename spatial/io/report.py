@@ -7,6 +7,7 @@ the same input gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -117,13 +118,12 @@ def notes_table(notes: list[tuple[str, str]]) -> pd.DataFrame:
 
 def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame, fmt: str) -> None:
     """Write the overlap pieces as MultiPolygons in ``fmt``; as GeoPackage, layer ``overlaps`` (spatial index, style)."""
-    pieces = as_multipolygons(overlaps)
     if fmt == "gpkg":
-        write_gpkg(path, {"overlaps": pieces}, epsg=4326, compact=False)
+        write_gpkg(path, {"overlaps": overlaps}, epsg=4326, compact=False, multi=True)
     elif fmt == "parquet":
-        write_geoparquet(path, pieces)
+        write_geoparquet(path, as_multipolygons(overlaps))
     else:
-        write_geojson(path, pieces, name="overlaps")
+        write_geojson(path, overlaps, name="overlaps", multi=True)
 
 
 def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, projects: pd.DataFrame,
@@ -145,7 +145,10 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
     if fmt not in OVERLAP_FORMATS:
         raise ValueError(f"unknown overlap format {fmt!r}: choose one of {', '.join(OVERLAP_FORMATS)}")
     names = ["elements.csv", "projects.csv", "overlap.xlsx", f"overlaps.{fmt}"]
-    with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces):
+    with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces), \
+            ThreadPoolExecutor(1) as pool:
+        # GDAL writes the pieces (releasing the GIL) while Python writes the tables
+        pieces_written = pool.submit(_write_pieces, pieces, overlaps, fmt)
         write_csv(elements_csv, elements)
         write_csv(projects_csv, projects)
         if len(projects) >= XLSX_MAX_ROWS:  # more than a sheet holds: the CSV has them all
@@ -153,5 +156,5 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
                               "see projects.csv")]
             projects = projects.iloc[:0]
         write_xlsx(workbook, {"elements": elements, "projects": projects, "notes": notes_table(notes)})
-        _write_pieces(pieces, overlaps, fmt)
+        pieces_written.result()
     return [Path(out_dir) / name for name in names]
