@@ -45,7 +45,7 @@ BOUNDARY_STEP_DEG = 0.002
 TARGET_PIECE = 4
 POLY_PIECE = 16
 #: Vertices of boundaries cut into pieces at once (bounds memory on national data).
-PIECE_CHUNK_VERTICES = 1 << 22
+PIECE_CHUNK_VERTICES = 1 << 18
 #: Red lines are cut into tiles of at most this many vertices for point-in-polygon questions.
 TILE_VERTICES = 512
 #: Threads sharing GEOS work (GEOS releases the GIL).
@@ -438,41 +438,32 @@ def _to_zone(epsg: int) -> Transformer:
     return Transformer.from_crs(zone.geodetic_crs, zone, always_xy=True)
 
 
-def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int, within: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Planar distance in zone ``epsg`` from each geometry to the nearest boundary of ``polys`` (all lon/lat), and its polygon.
 
-    The boundaries are cut into pieces of :data:`POLY_PIECE` segments, :data:`PIECE_CHUNK_VERTICES`
-    at a time. The lon/lat nearest piece bounds the distance in metres from above (times the
-    greatest metres per degree of the area); every piece within that bound (over the least
-    metres per degree) is then measured exactly in the zone. Ties go to the lowest polygon.
-    With several chunks the bound is found in a first pass over all of them.
+    ``within`` bounds each geometry's lon/lat distance to that boundary from above. Times the
+    greatest metres per degree of the area it bounds the distance in metres; every boundary
+    piece (:data:`POLY_PIECE` segments) within that many metres (over the least metres per
+    degree) is measured exactly in the zone; ties go to the lowest polygon. Boundaries are cut
+    :data:`PIECE_CHUNK_VERTICES` at a time (bounded memory, one pass).
     """
     to_gk = _to_zone(epsg)
     g, s = shapely.total_bounds(geoms), shapely.total_bounds(polys)
     low, high = _scale_bounds(np.r_[np.minimum(g[:2], s[:2]), np.maximum(g[2:], s[2:])], to_gk)
-    spans = vertex_spans(polys, PIECE_CHUNK_VERTICES)
-
-    def chunk(span: slice) -> tuple[np.ndarray, np.ndarray, STRtree]:
-        pieces, owner = boundary_pieces(polys[span], POLY_PIECE)
-        return pieces, owner + span.start, STRtree(pieces)
+    reach = within * high / low + 1e-7  # + ~1 cm: an edge's curvature between the two readings
 
     def exact(arr: np.ndarray) -> np.ndarray:
         return shapely.transform(arr, lambda c: np.column_stack(to_gk.transform(c[:, 0], c[:, 1])))
 
-    bound = np.full(len(geoms), np.inf)  # degrees: no nearer piece lies beyond
-    kept = None
-    for span in spans:
-        kept = chunk(span)
-        (qi, _), near = kept[2].query_nearest(geoms, return_distance=True, all_matches=False)
-        np.minimum.at(bound, qi, near * high / low + 1e-7)  # + ~1 cm: an edge's curvature between two readings
     exact_geoms = exact(geoms)
     best_g, best_d, best_p = np.empty(0, int), np.empty(0), np.empty(0, int)
-    for span in spans:
-        pieces, owner, tree = kept if len(spans) == 1 else chunk(span)
-        ci, ct = tree.query(geoms, predicate="dwithin", distance=bound)
+    for span in vertex_spans(polys, PIECE_CHUNK_VERTICES):
+        pieces, owner = boundary_pieces(polys[span], POLY_PIECE)
+        ci, ct = STRtree(pieces).query(geoms, predicate="dwithin", distance=reach)
         held, slot = np.unique(ct, return_inverse=True)
         d = shapely.distance(exact_geoms[ci], exact(pieces[held])[slot])
-        best_g, best_d, best_p = np.r_[best_g, ci], np.r_[best_d, d], np.r_[best_p, owner[ct]]
+        best_g, best_d, best_p = np.r_[best_g, ci], np.r_[best_d, d], np.r_[best_p, owner[ct] + span.start]
         order = np.lexsort((best_p, best_d, best_g))
         first = order[np.diff(best_g[order], prepend=-1) != 0]
         best_g, best_d, best_p = best_g[first], best_d[first], best_p[first]
@@ -481,15 +472,24 @@ def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.
     return dist, index
 
 
+def _outside_bound(geoms: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """Lon/lat distance from each geometry to the nearest of ``shapes`` (polygons or their tiles)."""
+    bound = np.full(len(geoms), np.inf)
+    (qi, _), near = STRtree(shapes).query_nearest(geoms, return_distance=True, all_matches=False)
+    bound[qi] = near
+    return bound
+
+
 def nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
     """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry outside ``polys`` to the nearest polygon, and its index.
 
     From outside, the nearest boundary is the nearest polygon (see :func:`_nearest_exact`).
     """
     geoms = np.asarray(geoms, dtype=object)
+    polys = np.asarray(polys, dtype=object)
     if not len(geoms) or not len(polys):
         return np.full(len(geoms), np.nan), np.full(len(geoms), -1)
-    return _nearest_exact(geoms, np.asarray(polys, dtype=object), epsg)
+    return _nearest_exact(geoms, polys, epsg, _outside_bound(geoms, polys))
 
 
 def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, buffer_m: float = 0.0,
@@ -546,7 +546,11 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         # one search: the nearest boundary is the nearest red line from outside, and (red lines
         # being disjoint) the holder's own edge from inside
         if len(far) or len(deep):
-            found, part = _nearest_exact(geoms[np.r_[far, deep]], parts, epsg)
+            # bounds: from outside, the nearest tile; from inside, the holder's outer ring
+            held, slot = np.unique(nearest[deep], return_inverse=True)
+            rings = shapely.get_exterior_ring(parts[held])
+            within = np.r_[_outside_bound(geoms[far], tile), shapely.distance(geoms[deep], rings[slot])]
+            found, part = _nearest_exact(geoms[np.r_[far, deep]], parts, epsg, within)
             dist[far], nearest[far] = found[:len(far)], part[:len(far)]
             depth[deep] = found[len(far):]
         if len(parcels):

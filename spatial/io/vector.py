@@ -167,7 +167,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
     raw = _dbf_bytes(path)
     encoding = detect_dbf_encoding(raw) if raw is not None else None
     try:
-        gdf = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, use_arrow=encoding is None)
+        gdf = pyogrio.read_dataframe(src, layer=layer, encoding=encoding)  # (use_arrow: slower here, more memory)
     except (DataSourceError, UnicodeDecodeError, ValueError) as exc:
         raise InputError.one(path, f"layer {layer}" if layer else "",
                              f"could not be read ({str(exc).splitlines()[0][:120]})",
