@@ -12,8 +12,8 @@ no step asks a question whose cost is the vertex count of a huge polygon per can
   logarithmic in its size), and the inner polygon counts by its own area;
 - only pairs whose boundaries meet are intersected (GEOS clips both to the common box first),
   in chunks on a few threads (GEOS releases the GIL);
-- points are found in red lines through red lines cut into tiles of a bounded vertex count
-  (tight boxes even for long winding patches), prepared;
+- projects are found in red lines by box, then by the polygon (large ones prepared one at a
+  time: logarithmic point questions, bounded memory);
 - nearest red lines and depths are searched among boundary pieces in a local linear frame, and
   the candidates that the frame's distortion cannot rule out are measured exactly in the
   Gauss-Kruger zone (pyproj).
@@ -46,8 +46,8 @@ TARGET_PIECE = 4
 POLY_PIECE = 16
 #: Vertices of boundaries cut into pieces at once (bounds memory on national data).
 PIECE_CHUNK_VERTICES = 1 << 18
-#: Red lines are cut into tiles of at most this many vertices for point-in-polygon questions.
-TILE_VERTICES = 512
+#: Red-line polygons with more vertices are prepared (indexed) one at a time for contact questions.
+PREPARE_VERTICES = 512
 #: Threads sharing GEOS work (GEOS releases the GIL).
 THREADS = min(4, os.cpu_count() or 1)
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
@@ -161,8 +161,10 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
     Targets (``a`` when ``a_is_target``: elements, parcels) are segmentized to
     :data:`BOUNDARY_STEP_DEG` (small boxes even for long edges) and cut into pieces of
     :data:`TARGET_PIECE` segments, red lines into pieces of :data:`POLY_PIECE`. The side with
-    fewer candidate vertices goes into one tree; the other side is cut and queried
-    :data:`PIECE_CHUNK_VERTICES` at a time, small polygons only when their box meets a piece's.
+    fewer candidate vertices is held in a tree, in runs of neighbours (Hilbert order) of
+    :data:`PIECE_CHUNK_VERTICES`; the partners of a run are cut and queried as many vertices at
+    a time, small ones only when their box meets a piece's. Memory stays bounded however large
+    both sides are; pairs cost a few segment tests each.
     """
     if not len(ai):
         return np.zeros(0, dtype=bool)
@@ -173,26 +175,30 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
             boundary_pieces(geoms, POLY_PIECE)
 
     swap = shapely.get_num_coordinates(a[ua]).sum() > shapely.get_num_coordinates(b[ub]).sum()
-    (held, held_idx, held_target), (streamed, streamed_idx, streamed_target) = (
-        ((b, ub, False), (a, ua, a_is_target)) if swap else ((a, ua, a_is_target), (b, ub, False)))
-    pieces, owner = cut(held[held_idx], held_target)
-    tree = STRtree(pieces)
-    owner = held_idx[owner]
-    small = shapely.get_num_coordinates(streamed[streamed_idx]) <= BOX_FILTER_VERTICES
-    near, _ = tree.query(shapely.box(*shapely.bounds(streamed[streamed_idx[small]]).T))
-    streamed_idx = np.union1d(streamed_idx[small][np.unique(near)], streamed_idx[~small])
+    (held, held_idx, held_target, hi), (streamed, streamed_target, si) = (
+        ((b, ub, False, bi), (a, a_is_target, ai)) if swap else ((a, ua, a_is_target, ai), (b, False, bi)))
+    held_idx = held_idx[np.argsort(gpd.GeoSeries(held[held_idx]).hilbert_distance().to_numpy(), kind="stable")]
     width = np.int64(max(len(a), len(b)))
     wanted = np.unique(ai.astype(np.int64) * width + bi)
     met = [np.empty(0, dtype=np.int64)]
-    for span in vertex_spans(streamed[streamed_idx], PIECE_CHUNK_VERTICES):
-        mine = streamed_idx[span]
-        lines, line_owner = cut(streamed[mine], streamed_target)
-        qi, ti = tree.query(lines)  # boxes only: a prepared predicate per query piece costs more than it saves
-        sa, sb = (mine[line_owner[qi]], owner[ti]) if swap else (owner[ti], mine[line_owner[qi]])
-        key = sa.astype(np.int64) * width + sb
-        asked = np.isin(key, wanted)  # candidate pairs only (a polygon's own pieces touch each other)
-        hit = shapely.intersects(lines[qi[asked]], pieces[ti[asked]])
-        met.append(np.unique(key[asked][hit]))
+    for run in vertex_spans(held[held_idx], PIECE_CHUNK_VERTICES):
+        mine_held = held_idx[run]
+        pieces, owner = cut(held[mine_held], held_target)
+        tree = STRtree(pieces)
+        owner = mine_held[owner]
+        partners = np.unique(si[np.isin(hi, mine_held)])
+        small = shapely.get_num_coordinates(streamed[partners]) <= BOX_FILTER_VERTICES
+        near, _ = tree.query(shapely.box(*shapely.bounds(streamed[partners[small]]).T))
+        partners = np.union1d(partners[small][np.unique(near)], partners[~small])
+        for span in vertex_spans(streamed[partners], PIECE_CHUNK_VERTICES):
+            mine = partners[span]
+            lines, line_owner = cut(streamed[mine], streamed_target)
+            qi, ti = tree.query(lines)  # boxes only: a prepared predicate per query piece costs more than it saves
+            sa, sb = (mine[line_owner[qi]], owner[ti]) if swap else (owner[ti], mine[line_owner[qi]])
+            key = sa.astype(np.int64) * width + sb
+            asked = np.isin(key, wanted)  # candidate pairs only (a polygon's own pieces touch each other)
+            hit = shapely.intersects(lines[qi[asked]], pieces[ti[asked]])
+            met.append(np.unique(key[asked][hit]))
     return np.isin(ai.astype(np.int64) * width + bi, np.concatenate(met))
 
 
@@ -205,16 +211,24 @@ def _box_within(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
 def inside_pairs(outer: np.ndarray, inner: np.ndarray, oi: np.ndarray, ii: np.ndarray) -> np.ndarray:
     """For pairs whose boundaries do not meet, whether ``inner[ii]`` lies inside ``outer[oi]``.
 
-    Boxes first, then one vertex of the inner polygon against the prepared outer one.
+    Boxes first, then one vertex of the inner polygon against the outer one, prepared (an
+    index of its edges) :data:`PIECE_CHUNK_VERTICES` at a time and dropped after, so that
+    the indexes of large red lines never all exist at once.
     """
     out = np.zeros(len(oi), dtype=bool)
     cand = np.flatnonzero(_box_within(shapely.bounds(inner[ii]), shapely.bounds(outer[oi])))
     if not len(cand):
         return out
-    shapely.prepare(outer[np.unique(oi[cand])])
     held, slot = np.unique(ii[cand], return_inverse=True)
     vertex = _first_vertex(inner[held])[slot]
-    out[cand] = shapely.contains_xy(outer[oi[cand]], vertex[:, 0], vertex[:, 1])
+    outers, which = np.unique(oi[cand], return_inverse=True)
+    order = np.argsort(which, kind="stable")
+    starts = np.searchsorted(which[order], np.arange(len(outers) + 1))
+    for span in vertex_spans(outer[outers], PIECE_CHUNK_VERTICES):
+        mine = order[starts[span.start]:starts[span.stop]]
+        shapely.prepare(outer[outers[span]])
+        out[cand[mine]] = shapely.contains_xy(outer[oi[cand[mine]]], vertex[mine, 0], vertex[mine, 1])
+        shapely.destroy_prepared(outer[outers[span]])
     return out
 
 
@@ -282,35 +296,45 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, poly_areas: np.nd
     return t[keep][order], p[keep][order], area[keep][order], shape[keep][order]
 
 
-def tiles(polys: np.ndarray, limit: int = TILE_VERTICES, *, depth: int = 24) -> tuple[np.ndarray, np.ndarray]:
-    """Polygons cut into tiles of at most ``limit`` vertices (halving boxes), and the polygon of each tile.
+def contacts(geoms: np.ndarray, polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (geometry, polygon) pair in contact (``intersects``), sorted by geometry then polygon.
 
-    A long winding patch becomes many tiles with tight boxes: a point query then meets only
-    the tiles around it. Tiles share their cut lines (a point on one is in both).
+    Polygons of at most :data:`PREPARE_VERTICES` vertices are asked directly. A larger one (a
+    long winding patch, whose box holds many geometries) is prepared (an index of its edges:
+    logarithmic questions) and asked about the geometries in its box only, one polygon at a
+    time, its index dropped after, so that the indexes never all exist at once.
     """
-    done, done_owner = [], []
-    todo, owner = np.asarray(polys, dtype=object), np.arange(len(polys))
-    for level in range(depth + 1):
-        small = shapely.get_num_coordinates(todo) <= limit
-        if level == depth:
-            small[:] = True
-        done.append(todo[small])
-        done_owner.append(owner[small])
-        todo, owner = todo[~small], owner[~small]
-        if not len(todo):
-            break
-        x0, y0, x1, y1 = shapely.bounds(todo).T
-        wide = (x1 - x0) >= (y1 - y0)
-        xm, ym = np.where(wide, (x0 + x1) / 2, x1), np.where(wide, y1, (y0 + y1) / 2)
-        # GEOS's rectangle clipper: linear and fast (an overlay per half costs ten times more); its
-        # output may be slightly invalid at the cut, which point and box questions do not mind
-        boxes = zip(np.r_[todo, todo], np.r_[x0, np.where(wide, xm, x0)], np.r_[y0, np.where(wide, y0, ym)],
-                    np.r_[xm, x1], np.r_[ym, y1])
-        halves = np.array([shapely.clip_by_rect(g, *box) for g, *box in boxes], dtype=object)
-        parts, sub = shapely.get_parts(halves, return_index=True)
-        poly = shapely.get_type_id(parts) == 3
-        todo, owner = parts[poly], np.r_[owner, owner][sub[poly]]
-    return np.concatenate(done), np.concatenate(done_owner)
+    small = shapely.get_num_coordinates(polys) <= PREPARE_VERTICES
+    idx = np.flatnonzero(small)
+    gi, ti = STRtree(polys[idx]).query(geoms, predicate="intersects")
+    found_g, found_p = [gi], [idx[ti]]
+    if (~small).any():
+        near = STRtree(geoms)
+        for p in np.flatnonzero(~small):
+            inside = near.query(shapely.box(*shapely.bounds(polys[p])))
+            if not len(inside):
+                continue
+            shapely.prepare(polys[p])
+            found_g.append(inside[shapely.intersects(polys[p], geoms[inside])])
+            shapely.destroy_prepared(polys[p])
+            found_p.append(np.full(len(found_g[-1]), p))
+    g, p = np.concatenate(found_g), np.concatenate(found_p)
+    order = np.lexsort((p, g))
+    return g[order], p[order]
+
+
+def _vertex_bound(geoms: np.ndarray, polys: np.ndarray, *, stride: int = 16) -> np.ndarray:
+    """Lon/lat distance from each geometry to the nearest of every ``stride``-th boundary vertex of ``polys``.
+
+    A boundary vertex is on the boundary: this bounds the distance to the nearest boundary
+    from above, whether the geometry lies outside every polygon or inside one.
+    """
+    samples = [shapely.get_coordinates(polys[span])[::stride] for span in vertex_spans(polys, PIECE_CHUNK_VERTICES)]
+    bound = np.full(len(geoms), np.inf)
+    (qi, _), near = STRtree(shapely.points(np.concatenate(samples))).query_nearest(
+        geoms, return_distance=True, all_matches=False)
+    bound[qi] = near
+    return bound
 
 
 def _with_units(table: pd.DataFrame, prefix: str) -> None:
@@ -472,14 +496,6 @@ def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int, within: np.n
     return dist, index
 
 
-def _outside_bound(geoms: np.ndarray, shapes: np.ndarray) -> np.ndarray:
-    """Lon/lat distance from each geometry to the nearest of ``shapes`` (polygons or their tiles)."""
-    bound = np.full(len(geoms), np.inf)
-    (qi, _), near = STRtree(shapes).query_nearest(geoms, return_distance=True, all_matches=False)
-    bound[qi] = near
-    return bound
-
-
 def nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarray, np.ndarray]:
     """Distance in metres (Gauss-Kruger zone ``epsg``) from each geometry outside ``polys`` to the nearest polygon, and its index.
 
@@ -489,7 +505,7 @@ def nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarr
     polys = np.asarray(polys, dtype=object)
     if not len(geoms) or not len(polys):
         return np.full(len(geoms), np.nan), np.full(len(geoms), -1)
-    return _nearest_exact(geoms, polys, epsg, _outside_bound(geoms, polys))
+    return _nearest_exact(geoms, polys, epsg, _vertex_bound(geoms, polys))
 
 
 def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, buffer_m: float = 0.0,
@@ -533,11 +549,7 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     if len(parts) and present.any():
         epsg = epsg or gk_epsg_of(projects, redlines)
         where = np.flatnonzero(present)
-        tile, tile_part = tiles(parts)
-        gi, ti = STRtree(tile).query(geoms[where], predicate="intersects")
-        pi = tile_part[ti]
-        order = np.lexsort((pi, gi))  # several in contact: the lowest index is named
-        gi, pi = gi[order], pi[order]
+        gi, pi = contacts(geoms[where], parts)
         first = np.diff(gi, prepend=-1) != 0
         dist[where[gi[first]]] = 0.0
         nearest[where[gi[first]]] = pi[first]
@@ -546,11 +558,9 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         # one search: the nearest boundary is the nearest red line from outside, and (red lines
         # being disjoint) the holder's own edge from inside
         if len(far) or len(deep):
-            # bounds: from outside, the nearest tile; from inside, the holder's outer ring
-            held, slot = np.unique(nearest[deep], return_inverse=True)
-            rings = shapely.get_exterior_ring(parts[held])
-            within = np.r_[_outside_bound(geoms[far], tile), shapely.distance(geoms[deep], rings[slot])]
-            found, part = _nearest_exact(geoms[np.r_[far, deep]], parts, epsg, within)
+            ask = np.r_[far, deep]
+            within = _vertex_bound(geoms[ask], parts)
+            found, part = _nearest_exact(geoms[ask], parts, epsg, within)
             dist[far], nearest[far] = found[:len(far)], part[:len(far)]
             depth[deep] = found[len(far):]
         if len(parcels):
