@@ -161,8 +161,8 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
     Targets (``a`` when ``a_is_target``: elements, parcels) are segmentized to
     :data:`BOUNDARY_STEP_DEG` (small boxes even for long edges) and cut into pieces of
     :data:`TARGET_PIECE` segments, red lines into pieces of :data:`POLY_PIECE`. The side with
-    fewer candidate vertices is held in a tree, in runs of neighbours (Hilbert order) of
-    :data:`PIECE_CHUNK_VERTICES`; the partners of a run are cut and queried as many vertices at
+    fewer candidate vertices is held in a tree, in runs of neighbours (Hilbert order) of four
+    times :data:`PIECE_CHUNK_VERTICES`; the partners of a run are cut and queried as many vertices at
     a time, small ones only when their box meets a piece's. Memory stays bounded however large
     both sides are; pairs cost a few segment tests each.
     """
@@ -181,12 +181,15 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
     width = np.int64(max(len(a), len(b)))
     wanted = np.unique(ai.astype(np.int64) * width + bi)
     met = [np.empty(0, dtype=np.int64)]
-    for run in vertex_spans(held[held_idx], PIECE_CHUNK_VERTICES):
+    in_run = np.zeros(len(held), dtype=bool)
+    for run in vertex_spans(held[held_idx], 4 * PIECE_CHUNK_VERTICES):
         mine_held = held_idx[run]
         pieces, owner = cut(held[mine_held], held_target)
         tree = STRtree(pieces)
         owner = mine_held[owner]
-        partners = np.unique(si[np.isin(hi, mine_held)])
+        in_run[:] = False
+        in_run[mine_held] = True
+        partners = np.unique(si[in_run[hi]])
         small = shapely.get_num_coordinates(streamed[partners]) <= BOX_FILTER_VERTICES
         near, _ = tree.query(shapely.box(*shapely.bounds(streamed[partners[small]]).T))
         partners = np.union1d(partners[small][np.unique(near)], partners[~small])
@@ -196,10 +199,18 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
             qi, ti = tree.query(lines)  # boxes only: a prepared predicate per query piece costs more than it saves
             sa, sb = (mine[line_owner[qi]], owner[ti]) if swap else (owner[ti], mine[line_owner[qi]])
             key = sa.astype(np.int64) * width + sb
-            asked = np.isin(key, wanted)  # candidate pairs only (a polygon's own pieces touch each other)
+            asked = _sorted_isin(key, wanted)  # candidate pairs only (a polygon's own pieces touch each other)
             hit = shapely.intersects(lines[qi[asked]], pieces[ti[asked]])
             met.append(np.unique(key[asked][hit]))
-    return np.isin(ai.astype(np.int64) * width + bi, np.concatenate(met))
+    return _sorted_isin(ai.astype(np.int64) * width + bi, np.unique(np.concatenate(met)))
+
+
+def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin`` for a sorted, unique ``sorted_set`` (a binary search: no hash table per call)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def _box_within(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
@@ -323,7 +334,7 @@ def contacts(geoms: np.ndarray, polys: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return g[order], p[order]
 
 
-def _vertex_bound(geoms: np.ndarray, polys: np.ndarray, *, stride: int = 16) -> np.ndarray:
+def _vertex_bound(geoms: np.ndarray, polys: np.ndarray, *, stride: int = 32) -> np.ndarray:
     """Lon/lat distance from each geometry to the nearest of every ``stride``-th boundary vertex of ``polys``.
 
     A boundary vertex is on the boundary: this bounds the distance to the nearest boundary
