@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import fiona
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from click.testing import CliRunner
 from pyproj import Geod, Transformer
-import shapely
 from shapely.geometry import Point, Polygon, box, mapping
 
 from spatial.cli import main
@@ -370,3 +374,48 @@ def test_project_distances_and_depths_match_brute_force_in_the_zone():
             depth = shapely.distance(p, gk.geometry.iloc[holder].boundary)
             assert row["redline_depth_m"] == pytest.approx(depth, abs=1e-6)
     assert 20 < int(table["in_redline"].sum()) < 580
+
+
+def _spatial(*args, cwd):
+    """``spatial`` as users run it: a process of its own."""
+    exe = Path(sys.executable).with_name("spatial")
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_cli_workers_give_the_single_process_tables_and_progress_goes_to_stderr(tmp_path):
+    """``--workers 2`` (a real LocalCluster of two processes) writes the same tables as one process."""
+    elements, raw = _winding_case()
+    elements.to_file(tmp_path / "el.geojson")
+    raw.to_file(tmp_path / "red.gpkg")
+    rng = np.random.default_rng(9)
+    layer([f"p{i}" for i in range(300)], shapely.points(rng.uniform(115.0, 115.3, 300), rng.uniform(26.0, 26.3, 300))
+          ).to_file(tmp_path / "pr.gpkg")
+    common = ["overlap", "--elements", "el.geojson", "--redlines", "red.gpkg", "--projects", "pr.gpkg",
+              "--buffer-m", "200"]
+    one = _spatial(*common, "--out", "one", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.split() == [str(Path("one") / n) for n in
+                                  ("elements.csv", "projects.csv", "overlap.xlsx", "overlaps.gpkg")]
+    assert "intersecting elements with red lines:" in one.stderr and "Traceback" not in one.stderr
+    two = _spatial(*common, "--workers", "2", "--quiet", "--out", "two", cwd=tmp_path)
+    assert two.returncode == 0, two.stderr
+    assert two.stderr == ""  # --quiet
+    for name in ("elements.csv", "projects.csv"):
+        a = pd.read_csv(tmp_path / "one" / name, encoding="utf-8-sig")
+        b = pd.read_csv(tmp_path / "two" / name, encoding="utf-8-sig")
+        pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+    assert (pd.read_csv(tmp_path / "one" / "elements.csv")["redline_m2"] > 0).sum() >= 8
+
+
+def test_cli_unreachable_scheduler_is_one_clear_error(tmp_path, elements_file):
+    reds = tmp_path / "r.geojson"
+    layer(["r"], [dense_box(115.01, 26.01, 115.02, 26.02)]).to_file(reds)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = _spatial("overlap", "--elements", elements_file, "--redlines", reds, "--scheduler",
+                      f"tcp://127.0.0.1:{port}", "--out", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0] and "dask scheduler" in errors[0]
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
