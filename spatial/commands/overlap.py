@@ -51,7 +51,7 @@ def _with_ids(gdf: gpd.GeoDataFrame, path: Path, id_field: str) -> gpd.GeoDataFr
 @click.option("--format", "fmt", type=click.Choice(OVERLAP_FORMATS), default="gpkg", show_default=True,
               help="File format of the overlap pieces (overlaps.gpkg, .parquet or .geojson).")
 @click.option("--workers", type=click.IntRange(min=1),
-              help="Run on a local Dask cluster of N worker processes (pays off from about a million red-line vertices).")
+              help="Run on a local Dask cluster of N worker processes (on one small machine it does not pay: README, scale-out).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see README: scale-out).")
 @click.option("--quiet", is_flag=True, help="Print no progress, only the paths written.")

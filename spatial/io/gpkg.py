@@ -14,6 +14,8 @@ from .files import atomic_path, by_id
 
 #: Written into every timestamp GDAL and QGIS keep, so that rebuilding gives the same bytes.
 FIXED_TIME = "2000-01-01T00:00:00.000Z"
+#: Features encoded and written at once (the layer is appended to in batches).
+WRITE_BATCH = 4096
 _STYLES_DDL = """CREATE TABLE layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),
 f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
 styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"""
@@ -38,9 +40,11 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
         try:
             for name, gdf in frames.items():  # (use_arrow=True: no faster, three times the memory)
-                pyogrio.write_dataframe(by_id(gdf).to_crs(epsg), tmp, layer=name, driver="GPKG",
-                                        promote_to_multi=multi, SPATIAL_INDEX="YES",
-                                        dataset_options={"VERSION": "1.2"})
+                rows = by_id(gdf).to_crs(epsg)
+                for start in range(0, max(len(rows), 1), WRITE_BATCH):  # bounded memory for the WKB
+                    pyogrio.write_dataframe(rows.iloc[start:start + WRITE_BATCH], tmp, layer=name, driver="GPKG",
+                                            append=start > 0, promote_to_multi=multi, SPATIAL_INDEX="YES",
+                                            dataset_options={"VERSION": "1.2"})
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         with closing(sqlite3.connect(tmp)) as db:
