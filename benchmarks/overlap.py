@@ -522,7 +522,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run before it is killed")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it (data and outputs)")
     args = parser.parse_args()
-    shapes = [s for s in args.shapes.split(",") if s] + (["national"] if args.national else [])
+    shapes = list(dict.fromkeys([s for s in args.shapes.split(",") if s] + (["national"] if args.national else [])))
     racers = [r for r in args.racers.split(",") if r]
     unknown = sorted(set(shapes) - set(SHAPES)) + sorted(set(racers) - set(RACERS))
     if unknown:

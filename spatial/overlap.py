@@ -395,8 +395,9 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         patches (red-line rows touched), area and redline in km2, ha and mu, and
         ``redline_m2_<type>`` per red-line type.
     overlaps
-        EPSG:4326 MultiPolygons, one per (element, red-line row): id (``<element>--<redline>``),
-        element_id, redline_id, redline_type, area_m2; sorted by id.
+        EPSG:4326 Polygons or MultiPolygons (the writers make them all MultiPolygons), one per
+        (element, red-line row): id (``<element>--<redline>``), element_id, redline_id,
+        redline_type, area_m2; sorted by id.
     """
     ids = _ids(elements, "elements")
     geoms = _lonlat(elements)
@@ -411,11 +412,11 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     uniq, group = np.unique(ti * width + owner[pi], return_inverse=True)
     gt, gr = uniq // width, uniq % width
     garea = np.bincount(group, weights=area, minlength=len(uniq))
-    # groups of one polygon keep it (writers promote to MultiPolygon); others are gathered
+    # a group of one shape keeps it, without a copy (writers promote a Polygon to MultiPolygon);
+    # the parts of the others are gathered into one MultiPolygon each
     merged = np.empty(len(uniq), dtype=object)
-    alone = (np.bincount(group, minlength=len(uniq)) == 1) & (shapely.get_type_id(shapes) == 3)[
-        np.unique(group, return_index=True)[1]]
-    merged[alone] = shapes[np.isin(group, np.flatnonzero(alone))]
+    alone = np.bincount(group, minlength=len(uniq)) == 1
+    merged[alone] = shapes[alone[group]]
     rest = np.flatnonzero(~alone[group])
     pieces, src = shapely.get_parts(shapes[rest], return_index=True)
     if len(pieces):
