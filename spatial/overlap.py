@@ -46,6 +46,8 @@ TARGET_PIECE = 4
 POLY_PIECE = 16
 #: Vertices of boundaries cut into pieces at once (bounds memory on national data).
 PIECE_CHUNK_VERTICES = 1 << 18
+#: Boundary vertices sampled to bound nearest distances from above (more: tighter, slower to index).
+BOUND_SAMPLES = 1 << 16
 #: Red-line polygons with more vertices are prepared (indexed) one at a time for contact questions.
 PREPARE_VERTICES = 512
 #: Threads sharing GEOS work (GEOS releases the GIL).
@@ -334,12 +336,14 @@ def contacts(geoms: np.ndarray, polys: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return g[order], p[order]
 
 
-def _vertex_bound(geoms: np.ndarray, polys: np.ndarray, *, stride: int = 32) -> np.ndarray:
-    """Lon/lat distance from each geometry to the nearest of every ``stride``-th boundary vertex of ``polys``.
+def _vertex_bound(geoms: np.ndarray, polys: np.ndarray, *, samples: int = BOUND_SAMPLES) -> np.ndarray:
+    """Lon/lat distance from each geometry to the nearest of about ``samples`` boundary vertices of ``polys``
+    (every vertex of small layers, every n-th of large ones).
 
     A boundary vertex is on the boundary: this bounds the distance to the nearest boundary
     from above, whether the geometry lies outside every polygon or inside one.
     """
+    stride = max(1, int(shapely.get_num_coordinates(polys).sum()) // samples)
     samples = [shapely.get_coordinates(polys[span])[::stride] for span in vertex_spans(polys, PIECE_CHUNK_VERTICES)]
     bound = np.full(len(geoms), np.inf)
     (qi, _), near = STRtree(shapely.points(np.concatenate(samples))).query_nearest(
