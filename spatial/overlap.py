@@ -253,8 +253,7 @@ def _cut(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return cut, ellipsoidal_area_m2(cut)
 
 
-def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, poly_areas: np.ndarray | None = None,
-                    chunk: int = CHUNK):
+def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUNK):
     """Every (target, polygon) overlap with a common area, its ellipsoidal area and its shape.
 
     Parameters
@@ -263,8 +262,6 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, poly_areas: np.nd
         Lon/lat geometries (elements, parcels); non-polygonal ones get no pairs.
     polys
         Single lon/lat polygons, disjoint from each other (red-line parts).
-    poly_areas
-        The polygons' ellipsoidal areas (m²) where known already (NaN where not).
     chunk
         Boundary-meeting pairs intersected per batch.
 
@@ -288,14 +285,11 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, poly_areas: np.nd
         target_in = np.zeros(len(ti), dtype=bool)
         target_in[rest] = inside_pairs(polys, tparts, pi[rest], ti[rest])
         found_t, found_p, areas, shapes = [], [], [], []
-        for mask, inner, idx, known in ((poly_in, polys, pi, poly_areas), (target_in, tparts, ti, None)):
+        for mask, inner, idx in ((poly_in, polys, pi), (target_in, tparts, ti)):
             held, slot = np.unique(idx[mask], return_inverse=True)
-            area = np.full(len(held), np.nan) if known is None else known[held].astype(float)
-            todo = np.isnan(area)
-            area[todo] = ellipsoidal_area_m2(inner[held[todo]])
             found_t.append(ti[mask])
             found_p.append(pi[mask])
-            areas.append(area[slot])
+            areas.append(ellipsoidal_area_m2(inner[held])[slot])
             shapes.append(inner[idx[mask]])
         for cut, area in cuts:
             shapes.append(cut)
@@ -406,11 +400,7 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     ids = _ids(elements, "elements")
     geoms = _lonlat(elements)
     parts, owner, rids, rtypes = _redline_parts(redlines)
-    known = None
-    if "area_km2" in redlines.columns:  # prepared red lines carry their areas: reuse those of one-part rows
-        one = np.bincount(owner, minlength=len(rids))[owner] == 1
-        known = np.where(one, redlines["area_km2"].to_numpy(dtype=float)[owner] * 1e6, np.nan)
-    ti, pi, area, shapes = intersect_pairs(geoms, parts, poly_areas=known)
+    ti, pi, area, shapes = intersect_pairs(geoms, parts)
     # one row per (element, red-line row): multi-part red lines and elements gather their pieces
     width = max(len(rids), 1)
     uniq, group = np.unique(ti * width + owner[pi], return_inverse=True)

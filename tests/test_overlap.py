@@ -419,3 +419,11 @@ def test_cli_unreachable_scheduler_is_one_clear_error(tmp_path, elements_file):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0] and "dask scheduler" in errors[0]
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_red_line_area_column_from_the_user_is_not_trusted():
+    """The engine measures every patch itself: a layer's own ``area_km2`` (any units, stale) changes nothing."""
+    elements = layer(["e1"], [dense_box(115.0, 26.0, 115.1, 26.1)])
+    reds = layer(["r1"], [dense_box(115.02, 26.02, 115.04, 26.05)], area_km2=[123456.0])
+    table, _ = overlap_elements(elements, reds)
+    assert table.loc[0, "redline_m2"] == pytest.approx(geod_box(115.02, 26.02, 115.04, 26.05), rel=1e-6)
