@@ -174,3 +174,28 @@ def test_geojson_layer_is_rfc7946_sorted_rounded_and_reproducible(tmp_path):
     shuffled = gdf.iloc[[2, 0, 1]]
     assert write_geojson(tmp_path / "b.geojson", shuffled, name="999901-overlaps").read_bytes() == path.read_bytes()
     assert _files(tmp_path) == ["a.geojson", "b.geojson"]
+
+
+# --- precision -------------------------------------------------------------------------------
+def test_numbers_are_written_at_the_precision_they_mean_in_every_format(tmp_path):
+    from spatial.io.gpkg import write_gpkg
+    from spatial.io.precision import decimals
+
+    assert [decimals(c) for c in ("area_m2", "area_km2", "redline_m2_nature_reserve", "redline_share", "area_mu",
+                                  "area_ha", "redline_distance_m", "lon", "fit")] == [2, 6, 2, 6, 2, 4, 2, 6, 6]
+    noisy = 1 / 3
+    gdf = gpd.GeoDataFrame({"id": ["a"], "area_m2": [1000 + noisy], "area_km2": [noisy], "redline_share": [noisy],
+                            "redline_m2_wetland": [noisy]},
+                           geometry=[Polygon([(115 + noisy * 1e-3, 26), (115.01, 26), (115.01, 26.01)])], crs=4326)
+    want = {"area_m2": 1000.33, "area_km2": 0.333333, "redline_share": 0.333333, "redline_m2_wetland": 0.33}
+    props = json.loads(write_geojson(tmp_path / "a.geojson", gdf).read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert {k: props[k] for k in want} == want
+    csv = pd.read_csv(report.write_csv(tmp_path / "a.csv", gdf.drop(columns="geometry")), encoding="utf-8-sig")
+    assert csv.iloc[0][list(want)].to_dict() == want
+    sheet = openpyxl.load_workbook(write_xlsx(tmp_path / "a.xlsx", {"t": gdf.drop(columns="geometry")}))["t"]
+    assert {c.value: v.value for c, v in zip(sheet[1], sheet[2]) if c.value in want} == want
+    for epsg, places in ((4490, 6), (4547, 3)):
+        read = pyogrio.read_dataframe(write_gpkg(tmp_path / f"{epsg}.gpkg", {"t": gdf}, epsg=epsg))
+        assert {k: read[k].iloc[0] for k in want} == want
+        xy = np.asarray(read.geometry.iloc[0].exterior.coords)
+        assert np.array_equal(xy, np.round(xy, places)) and not np.array_equal(xy, np.round(xy, places - 1))

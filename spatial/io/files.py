@@ -15,10 +15,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
-#: Decimal places of lon/lat in GeoJSON output (6 places ≈ 0.1 m).
-PRECISION = 6
-#: GDAL GeoJSON layer options: RFC 7946 (EPSG:4326, right-hand winding), coordinates to PRECISION places.
-GEOJSON_OPTIONS = {"RFC7946": "YES", "COORDINATE_PRECISION": str(PRECISION)}
+from .precision import DEGREE_DECIMALS, rounded
+
+#: GDAL GeoJSON layer options: RFC 7946 (EPSG:4326, right-hand winding), coordinates to 6 places.
+GEOJSON_OPTIONS = {"RFC7946": "YES", "COORDINATE_PRECISION": str(DEGREE_DECIMALS)}
 
 
 @contextmanager
@@ -108,8 +108,9 @@ def as_multipolygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None = None, multi: bool = False) -> Path:
     """Write RFC 7946 GeoJSON through GDAL, atomically and byte-for-byte reproducibly.
 
-    Features sorted by :func:`by_id`, properties in sorted key order, coordinates in EPSG:4326
-    to :data:`PRECISION` decimals; NaN and NA are written as null.
+    Features sorted by :func:`by_id`, properties in sorted key order and rounded by
+    :func:`spatial.io.precision.rounded`, coordinates in EPSG:4326 to 6 decimals; NaN and NA
+    are written as null.
 
     Parameters
     ----------
@@ -123,7 +124,7 @@ def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None =
         Write single parts as one-part multi geometries (GDAL converts while writing).
     """
     path = Path(path)
-    frame = by_id(gdf)
+    frame = rounded(by_id(gdf))
     geometry = frame.geometry.name
     frame = frame[sorted(c for c in frame.columns if c != geometry) + [geometry]]
     with atomic_path(path) as tmp:  # pyogrio's use_arrow=True: no faster here, three times the memory

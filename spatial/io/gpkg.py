@@ -11,6 +11,7 @@ import pyogrio
 
 from ..qgis import layer_qml
 from .files import atomic_path, by_id
+from .precision import rounded, rounded_geometries
 
 #: Written into every timestamp GDAL and QGIS keep, so that rebuilding gives the same bytes.
 FIXED_TIME = "2000-01-01T00:00:00.000Z"
@@ -30,8 +31,8 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
                compact: bool = True, multi: bool = False) -> Path:
     """Write a GeoPackage holding ``frames`` (layer name -> layer) atomically, reproducibly.
 
-    Each layer is reprojected to ``epsg``, sorted by id, spatially indexed (R-tree) and given
-    its QGIS style (see :func:`spatial.qgis.layer_qml`); timestamps are :data:`FIXED_TIME`.
+    Each layer is reprojected to ``epsg``, sorted by id, rounded (attributes and coordinates,
+    see :mod:`spatial.io.precision`), spatially indexed (R-tree) and given its QGIS style (see :func:`spatial.qgis.layer_qml`); timestamps are :data:`FIXED_TIME`.
     ``compact`` rewrites the file without free pages (SQLite VACUUM): smaller, but a second
     pass over the whole file, which large outputs skip (their bytes are reproducible either way).
     ``multi`` writes single parts as one-part multi geometries (GDAL converts while writing).
@@ -40,7 +41,8 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
         try:
             for name, gdf in frames.items():  # (use_arrow=True: no faster, three times the memory)
-                rows = by_id(gdf).to_crs(epsg)
+                rows = rounded(by_id(gdf).to_crs(epsg))
+                rows[rows.geometry.name] = rounded_geometries(rows.geometry.values, epsg)
                 for start in range(0, max(len(rows), 1), WRITE_BATCH):  # bounded memory for the WKB
                     pyogrio.write_dataframe(rows.iloc[start:start + WRITE_BATCH], tmp, layer=name, driver="GPKG",
                                             append=start > 0, promote_to_multi=multi, SPATIAL_INDEX="YES",

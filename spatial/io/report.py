@@ -19,9 +19,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from .files import as_multipolygons, atomic_files, atomic_path, write_geojson, write_geoparquet
 from .gpkg import write_gpkg
+from .precision import rounded
 
-#: Decimal places by column-name suffix; other float columns keep 6 places.
-DECIMALS = {"_m2": 2, "_km2": 6, "_ha": 4, "_mu": 2, "_share": 6, "_distance_m": 2}
 #: Encoding of every CSV written here: UTF-8 with a byte-order mark, which Excel needs to show Chinese.
 CSV_ENCODING = "utf-8-sig"
 #: Formats of the overlap pieces, the first the default: file ``overlaps.<format>``.
@@ -36,16 +35,6 @@ _WIDTH_SAMPLE = 200
 _BLOCK_ROWS = 10_000
 
 
-def rounded(df: pd.DataFrame) -> pd.DataFrame:
-    """The table with float columns rounded for a report (see :data:`DECIMALS`)."""
-    out = df.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            places = next((d for suffix, d in DECIMALS.items() if str(col).endswith(suffix)), 6)
-            out[col] = out[col].round(places)
-    return out
-
-
 def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
     """Write a table as CSV: UTF-8 with BOM, ``\\n`` line ends, floats rounded, NULL as empty."""
     with atomic_path(path) as tmp:
@@ -57,7 +46,7 @@ def write_xlsx(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
     """Write a workbook with one sheet per table, streamed row by row in bounded memory.
 
     Bold frozen header row, column widths fitted to the header and the first 200 values,
-    floats rounded as :func:`rounded` does, NaN/NA as empty cells; text is always stored as
+    floats rounded as :func:`spatial.io.precision.rounded` does, NaN/NA as empty cells; text is always stored as
     text (``=HYPERLINK(...)`` stays a string). Written atomically; the same tables give the
     same bytes (fixed document time; xlsxwriter fixes the zip entries' times).
 
