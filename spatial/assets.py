@@ -6,12 +6,18 @@ A normal build links them from a CDN (jsdelivr by default, or a mirror reachable
 an intranet server with the same ``{package}@{version}/{path}`` layout); an offline build
 reads them from ``node_modules`` (``npm ci`` in the repository root) and inlines them, with
 the images their CSS uses turned into ``data:`` URIs, so the map opens with no network at all.
+
+An installed wheel carries the same files in ``spatial/_vendor`` (same layout as
+``node_modules``), copied from the pinned packages when the wheel is built (``setup.py``) and
+checked against :data:`HASHES_FILE`, so offline maps need no ``node_modules`` there.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import mimetypes
+import shutil
 import posixpath
 import re
 from dataclasses import dataclass
@@ -42,6 +48,10 @@ CDNS: Mapping[str, str] = MappingProxyType({
     "npmmirror": "https://registry.npmmirror.com/{package}/{version}/files/{path}",
 })
 FIX_NPM = "run `npm ci` in the repository root (it installs the pinned packages of package.json into node_modules)"
+#: SHA-256 of every file the maps take from npm (``<hash>  <package>/<path>``, as ``sha256sum`` prints).
+HASHES_FILE = Path(__file__).with_name("assets.sha256")
+#: The map assets inside an installed wheel (absent in a source checkout).
+VENDOR_DIR = Path(__file__).with_name("_vendor")
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,54 @@ _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 
 
 def default_node_modules() -> Path:
-    """``node_modules`` of the repository this package lives in."""
-    return Path(__file__).resolve().parent.parent / "node_modules"
+    """Where offline maps read their assets: the wheel's :data:`VENDOR_DIR`, else the repository's ``node_modules``."""
+    return VENDOR_DIR if VENDOR_DIR.is_dir() else Path(__file__).resolve().parent.parent / "node_modules"
+
+
+def asset_files(node_modules: Path) -> list[str]:
+    """Every file the maps take from ``node_modules`` (``package/path``, sorted): the assets and
+    the images their stylesheets use."""
+    check_installed(list(ASSETS), node_modules)
+    files = {f"{a.package}/{a.path}" for a in ASSETS}
+    for a in ASSETS:
+        if a.kind == "css":
+            for _, ref in _CSS_URL.findall(_file(a, node_modules).read_text(encoding="utf-8")):
+                if not ref.strip().startswith(("#", "data:")):
+                    rel = posixpath.normpath(posixpath.join(posixpath.dirname(a.path), ref.split("?")[0].split("#")[0]))
+                    files.add(f"{a.package}/{rel}")
+    return sorted(files)
+
+
+def hash_manifest(node_modules: Path) -> str:
+    """The text of :data:`HASHES_FILE` for the files in ``node_modules`` (see :func:`asset_files`)."""
+    return "".join(f"{hashlib.sha256((node_modules / f).read_bytes()).hexdigest()}  {f}\n"
+                   for f in asset_files(node_modules))
+
+
+def vendor(node_modules: Path, dest: Path) -> list[Path]:
+    """Copy the maps' files from ``node_modules`` into ``dest``, each checked against :data:`HASHES_FILE`,
+    with each package's ``package.json`` (the version :func:`check_installed` reads).
+
+    Raises
+    ------
+    InputError
+        A file missing, or differing from the hash the repository pinned.
+    """
+    pinned = dict(reversed(line.split("  ", 1)) for line in HASHES_FILE.read_text(encoding="utf-8").splitlines())
+    problems = ProblemList()
+    copied = []
+    for rel in asset_files(node_modules):
+        src = node_modules / rel
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        if pinned.get(rel) != digest:
+            problems.add(src, "map assets", f"sha256 {digest} is not the pinned {pinned.get(rel, '(none)')}",
+                         f"{FIX_NPM}; after a deliberate upgrade, `make asset-hashes` pins the new files")
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        copied.append(Path(shutil.copyfile(src, dest / rel)))
+    problems.raise_if_any()
+    return copied + [Path(shutil.copyfile(node_modules / p / "package.json", dest / p / "package.json"))
+                     for p in sorted(NPM_VERSIONS)]
 
 
 def asset(name: str) -> Asset:

@@ -31,8 +31,11 @@ class DataDir:
     seeds: Path | None
 
     @classmethod
-    def default(cls, root: str | Path = "data", seeds: str | Path | None = None) -> "DataDir":
-        """``data/`` and the seeds in ``$SPATIAL_SEEDS`` or ``../shared/seeds`` when present."""
+    def default(cls, root: str | Path | None = None, seeds: str | Path | None = None) -> "DataDir":
+        """``root`` (default: ``./data`` when it holds plans, else :func:`embedded_data`) and the
+        seeds in ``$SPATIAL_SEEDS`` or ``../shared/seeds`` when present."""
+        if root is None:
+            root = Path("data") if (Path("data") / "plans").is_dir() else embedded_data()
         seeds = seeds or os.environ.get("SPATIAL_SEEDS") or Path("..") / "shared" / "seeds"
         seeds = Path(seeds)
         return cls(Path(root), seeds if seeds.is_dir() else None)
@@ -43,6 +46,13 @@ class DataDir:
 
     def spec_path(self, adcode: str) -> Path:
         return self.root / "plans" / f"{adcode}.yaml"
+
+
+def embedded_data() -> Path:
+    """The embedded default inputs (the five plans): the wheel's ``spatial/_default``, else the
+    checkout's ``data/``."""
+    packaged = Path(__file__).with_name("_default")
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "data"
 
 
 @dataclass

@@ -56,8 +56,9 @@ def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> 
 
 @click.command()
 @click.argument("adcodes", nargs=-1)
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data"),
-              show_default=True, help="Input folder: plans/, gazetteer/, features/, projects/, boundaries/.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Input folder: plans/, gazetteer/, features/, projects/, boundaries/ "
+                   "[default: ./data when it has plans/, else the five plans embedded in the package].")
 @click.option("--seeds", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the plans' texts, to check citations [default: $SPATIAL_SEEDS or ../shared/seeds].")
 @click.option("--layers", "layers_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("layers"),
@@ -89,13 +90,13 @@ def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> 
               help="Official township polygons (replace the approximate Voronoi cells).")
 @click.option("--township-field", default=None, help="Name field of the township file.")
 @click.option("--quiet", is_flag=True, help="Print no progress or summary, only errors.")
-def build(adcodes: tuple[str, ...], data_dir: Path, seeds: Path | None, layers_dir: Path, maps_dir: Path,
+def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, layers_dir: Path, maps_dir: Path,
           offline: bool, basemap: str, tile_url: str | None, tile_crs: str, cdn: str, assets_dir: Path | None,
           projects_path: Path | None,
           projects_crs: str | None, projects_layer: str | None, strict: bool, redlines_path: Path | None,
           redlines_layer: str | None, redlines_crs: str | None, buffer_m: float, townships_path: Path | None,
           township_field: str | None, quiet: bool) -> None:
-    """Build layers/ and maps/ for ADCODES (default: every plan in data/plans/).
+    """Build layers/ and maps/ for ADCODES (default: every plan in the data folder).
 
     Everything is read and computed before the first file is written, so a bad input leaves
     the previous outputs as they were.
