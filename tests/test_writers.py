@@ -195,7 +195,7 @@ def test_numbers_are_written_at_the_precision_they_mean_in_every_format(tmp_path
     sheet = openpyxl.load_workbook(write_xlsx(tmp_path / "a.xlsx", {"t": gdf.drop(columns="geometry")}))["t"]
     assert {c.value: v.value for c, v in zip(sheet[1], sheet[2]) if c.value in want} == want
     for epsg, places in ((4490, 6), (4547, 3)):
-        read = pyogrio.read_dataframe(write_gpkg(tmp_path / f"{epsg}.gpkg", {"t": gdf}, epsg=epsg))
+        read = pyogrio.read_dataframe(write_gpkg(tmp_path / f"{epsg}.gpkg", {"t": gdf}, epsg=epsg), layer="t")
         assert {k: read[k].iloc[0] for k in want} == want
         xy = np.asarray(read.geometry.iloc[0].exterior.coords)
         assert np.array_equal(xy, np.round(xy, places)) and not np.array_equal(xy, np.round(xy, places - 1))
