@@ -201,6 +201,20 @@ def test_npm_versions_match_package_json():
         assert lock["packages"][f"node_modules/{package}"]["version"] == version
 
 
+def test_pinned_asset_hashes_match_node_modules_and_a_changed_file_is_refused(needs_npm, tmp_path):
+    assert assets.hash_manifest(needs_npm) == assets.HASHES_FILE.read_text(encoding="utf-8"), "run `make asset-hashes`"
+    copied = assets.vendor(needs_npm, tmp_path / "ok")
+    assert len(copied) == len(assets.asset_files(needs_npm)) + len(assets.NPM_VERSIONS)
+    assert render_district(make_layers(), offline=True, assets_dir=tmp_path / "ok") == \
+        render_district(make_layers(), offline=True, assets_dir=needs_npm)
+    tampered = tmp_path / "node_modules"
+    shutil.copytree(needs_npm, tampered, symlinks=True)
+    target = tampered / "leaflet" / "dist" / "leaflet.js"
+    target.write_bytes(target.read_bytes() + b"//")
+    with pytest.raises(InputError, match=r"leaflet\.js: map assets: sha256 [0-9a-f]{64} is not the pinned"):
+        assets.vendor(tampered, tmp_path / "bad")
+
+
 def test_index_page_escapes_and_links():
     entry = IndexEntry("360199", "测试区", "南昌市", "江西省", "测试区十四五规划纲要", "2021-2025",
                        (("一核一带三区", "总体空间布局"), ("两轴一极", "产业布局")))
