@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Heading levels, outermost first; ``part`` is a work report's ``一、…`` where it has no 章.
+#: Heading levels, outermost first (a work report's numbered parts ``一、…`` count as 章).
 LEVELS = ("篇", "章", "节")
 _NUM = "一二三四五六七八九十零〇"
-_HEADING = re.compile(rf"(?:^|(?<=\s))第([{_NUM}]+)([篇章节])[ \t\u2002\u3000]*(?=[^\s{_NUM}])")
+_NUMBERED = rf"第([{_NUM}]+)([篇章节])"
+_HEADING = re.compile(rf"(?:^|(?<=\s)){_NUMBERED}[ \t\u2002\u3000]*(?=[^\s{_NUM}])")
 _PART = re.compile(rf"^([{_NUM}]+)、(?=\S)", re.M)
 _LEADER = re.compile(r"\s*(?:\.{3,}|…{2,}|·{3,})")
 #: Longest title shown; longer ones are cut at their first comma.
@@ -80,10 +81,9 @@ def headings(text: str) -> list[Heading]:
     """
     found: list[Heading] = []
     for m in _HEADING.finditer(text):
-        rest = text[m.end():m.end() + 60]
-        line = rest.split("\n", 1)[0]
-        if _LEADER.search(re.split(r"第[一二三四五六七八九十]+[篇章节]", line, maxsplit=1)[0]):
-            continue  # a table-of-contents entry
+        line = text[m.end():m.end() + 60].split("\n", 1)[0]
+        if _LEADER.search(re.split(_NUMBERED, line, maxsplit=1)[0]):
+            continue  # a table-of-contents entry (dot leaders before the next heading)
         found.append(Heading(m.start(), m.group(2), f"第{m.group(1)}{m.group(2)}", *_title(text, m.end())))
     if not any(h.level == "章" for h in found):
         found = [Heading(m.start(), "章", f"{m.group(1)}、", *_title(text, m.end())) for m in _PART.finditer(text)]
