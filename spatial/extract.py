@@ -12,9 +12,10 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from . import slogan as sl
+from .citations import PlanText
 from .errors import InputError
 
 _HAN = r"\u4e00-\u9fff"
@@ -829,9 +830,15 @@ def _section_titles(text: str, headings: list[tuple[int, int]], places: _Places)
 
 
 def to_spec_yaml(draft: Draft, *, adcode: str = "TODO", district: str = "TODO", city: str = "TODO",
-                 province: str = "TODO", title: str = "TODO", period: str = "TODO") -> str:
-    """The draft as plan-spec YAML (docs/data-format.md), with ``# TODO`` comments to finish."""
+                 province: str = "TODO", title: str = "TODO", period: str = "TODO",
+                 text: PlanText | None = None) -> str:
+    """The draft as plan-spec YAML (docs/data-format.md), with ``# TODO`` comments to finish;
+    with the plan's ``text`` every citation gets its ``section`` (第…章 第…节 …)."""
     q = _q
+
+    def section(offset: int) -> str:
+        return f", section: {q(text.section(offset))}" if text is not None else ""
+
     lines = [
         f"# DRAFT written by `spatial extract` from {draft.seed}: check every element against the text,",
         "# fill the TODOs, delete what is not a spatial structure.",
@@ -852,18 +859,18 @@ def to_spec_yaml(draft: Draft, *, adcode: str = "TODO", district: str = "TODO", 
             "    name: TODO              # TODO short label",
             f"    kind: {st.kind}           # TODO check: overall|industrial|ecological|urban|tourism|transport|commerce",
             f"    defined_in_text: {'true' if st.defined_in_text else 'false'}   # TODO check",
-            f"    cite: {{offset: {st.offset}}}",
+            f"    cite: {{offset: {st.offset}{section(st.offset)}}}",
             "    interpretation: null",
         ]
         if st.definition_offset != st.offset:
             lines.append(f"    # parts defined after the occurrence at {st.definition_offset}")
         lines.append("    elements:" if st.parts else "    elements: []")
-        for el in _elements(st):
+        for el in _elements(st, section):
             lines += ["      " + el[0]] + ["        " + line for line in el[1:]]
     return "\n".join(lines + [""])
 
 
-def _elements(st: Structure) -> list[list[str]]:
+def _elements(st: Structure, section: Callable[[int], str]) -> list[list[str]]:
     """YAML lines of each element of a structure (one per name, placeholders for missing ones)."""
     q = _q
     total: dict[str, int] = {}
@@ -888,9 +895,10 @@ def _elements(st: Structure) -> list[list[str]]:
                   + (", ".join(f"{m.name}@{m.offset} ({m.source})" for m in members) or "none found"),
                   f"draw: {_draw(p.role, members)}   # TODO check draw method"]
             if cite:
-                el.append(f"cite: {{offset: {cite.offset}, quote: {q(cite.quote)}}}")
+                el.append(f"cite: {{offset: {cite.offset}, quote: {q(cite.quote)}{section(cite.offset)}}}")
             else:
-                el.append(f"cite: {{offset: {st.offset}, quote: {q(st.slogan)}}}   # TODO cite the definition")
+                el.append(f"cite: {{offset: {st.offset}, quote: {q(st.slogan)}{section(st.offset)}}}"
+                          "   # TODO cite the definition")
             out.append(el)
     return out
 
@@ -943,4 +951,4 @@ def run_extract(data: bytes, source_name: str, known_places: Iterable[str] = (),
     """
     text = decode_text(data, source_name)
     draft = extract(text, seed=Path(source_name).name, known_places=known_places)
-    return draft, to_spec_yaml(draft, adcode=adcode, district=district)
+    return draft, to_spec_yaml(draft, adcode=adcode, district=district, text=PlanText(text))

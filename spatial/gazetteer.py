@@ -11,6 +11,8 @@ from .crs import LONLAT_CRS, to_wgs84, transform_geometries
 from .errors import ProblemList
 
 GAZETTEER_COLUMNS = ("name", "aliases", "level", "kind", "lon", "lat", "crs", "precision_m", "basis", "outside")
+#: Optional: ``basis`` said in Chinese for planners (when the column is there, every row fills it).
+GAZETTEER_OPTIONAL = ("basis_zh",)
 FEATURE_PROPERTIES = ("id", "name", "kind", "crs", "precision_m", "basis")
 FEATURE_KINDS = ("road", "railway", "river", "lake", "wetland", "park", "forest", "scenic", "water-source",
                  "zone", "other")
@@ -27,7 +29,10 @@ def places_from_table(df: pd.DataFrame, *, file: str) -> gpd.GeoDataFrame:
         p.add(file, "header", f"missing columns {', '.join(missing)}", f"use the columns {','.join(GAZETTEER_COLUMNS)}")
         p.raise_if_any()
     df = df.copy()
-    for col in ("aliases", "basis", "outside", "kind"):
+    chinese = "basis_zh" in df.columns
+    if not chinese:
+        df["basis_zh"] = ""
+    for col in ("aliases", "basis", "basis_zh", "outside", "kind"):
         df[col] = df[col].fillna("").astype(str).str.strip()
     df["name"] = df["name"].fillna("").astype(str).str.strip()
     lon = pd.to_numeric(df["lon"], errors="coerce")
@@ -53,6 +58,8 @@ def places_from_table(df: pd.DataFrame, *, file: str) -> gpd.GeoDataFrame:
             p.add(file, where, f"precision_m '{row.precision_m}'", "give the uncertainty in metres (> 0)")
         if not row.basis:
             p.add(file, where, "empty basis", "say where the coordinates come from")
+        if chinese and not row.basis_zh:
+            p.add(file, where, "empty basis_zh", "say in Chinese where the coordinates come from, as basis says")
     p.raise_if_any()
     x, y = lon.to_numpy(float, copy=True), lat.to_numpy(float, copy=True)
     for crs in LONLAT_CRS:
@@ -60,7 +67,7 @@ def places_from_table(df: pd.DataFrame, *, file: str) -> gpd.GeoDataFrame:
         if sel.any():
             x[sel], y[sel] = to_wgs84(x[sel], y[sel], crs)
     out = gpd.GeoDataFrame(
-        df[["name", "aliases", "level", "kind", "basis", "outside"]].assign(
+        df[["name", "aliases", "level", "kind", "basis", "basis_zh", "outside"]].assign(
             precision_m=prec.to_numpy(float), source_crs=df["crs"].to_numpy()),
         geometry=gpd.points_from_xy(x, y), crs=4326)
     return out.reset_index(drop=True)

@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import LineString, MultiPoint
 from shapely.ops import linemerge
 
+from . import basis
 from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .gazetteer import name_index
 from .layers import ELEMENT_COLUMNS, LIST_SEP
@@ -22,7 +23,6 @@ from .plans import DEFAULT_BUFFER_M, DEFAULT_WIDTH_M, Element, PlanSpec, element
 
 #: Decimal places of stored lon/lat (6 ≈ 0.1 m); areas are computed on the rounded shapes.
 PRECISION = 6
-VORONOI_BASIS = "approximate township cell: Voronoi of township seats clipped to the district boundary"
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ def township_cells(places: gpd.GeoDataFrame, frame: Frame,
     if official is not None:
         cells = official[["name", "geometry"]].copy()
         cells["basis"] = official["basis"]
+        cells["basis_zh"] = official["basis_zh"]
         cells["precision_m"] = official["precision_m"]
         cells["approximate"] = False
         geoms = frame.to_gk(cells.geometry.values)
@@ -81,7 +82,8 @@ def township_cells(places: gpd.GeoDataFrame, frame: Frame,
         geoms = np.array([shapely.intersection(regions[by_seat[i]], frame.boundary) for i in range(len(pts))],
                          dtype=object)
         cells = seats[["name"]].copy()
-        cells["basis"] = VORONOI_BASIS
+        cells["basis"] = basis.VORONOI_CELL.en
+        cells["basis_zh"] = basis.VORONOI_CELL.zh
         half_side = np.sqrt(shapely.area(geoms)) / 2
         cells["precision_m"] = np.maximum(np.round(half_side, -2), seats["precision_m"].to_numpy())
         cells["approximate"] = True
@@ -109,21 +111,21 @@ class _Builder:
         i = self.index[name]
         return self.place_gk[i], float(self.places["precision_m"].iloc[i]), self.places["name"].iloc[i]
 
-    def draw(self, e: Element) -> tuple[shapely.Geometry, shapely.Geometry | None, shapely.Geometry | None, str, float]:
+    def draw(self, e: Element) -> tuple[shapely.Geometry, shapely.Geometry | None, shapely.Geometry | None,
+                                        basis.Basis, float]:
         """(polygon, centreline or None, point or None, basis, precision_m) in the GK frame."""
         d = e.draw
         if d.method == "townships":
             names = [self.places["name"].iloc[self.index[m]] for m in e.members]
             poly = shapely.union_all([self.cell_gk[n] for n in names])
             prec = float(max(self.cells.loc[n, "precision_m"] for n in names))
-            return poly, None, None, self.cells.loc[names[0], "basis"].replace("township cell", "union of township cells"), prec
+            return poly, None, None, basis.township_union(bool(self.cells.loc[names[0], "approximate"])), prec
         if d.method == "landmarks":
             pts = [self.place(m) for m in e.members]
             buf = d.buffer_m if d.buffer_m is not None else DEFAULT_BUFFER_M["landmarks"]
             hull = MultiPoint([p for p, _, _ in pts]).convex_hull
             poly = hull.buffer(buf).intersection(self.frame.boundary)
-            names = LIST_SEP.join(n for _, _, n in pts)
-            return poly, None, None, f"convex hull of {names}, buffered by {buf:.0f} m", max(max(p for _, p, _ in pts), buf / 2)
+            return poly, None, None, basis.hull([n for _, _, n in pts], buf), max(max(p for _, p, _ in pts), buf / 2)
         if d.method == "corridor":
             width = d.width_m or DEFAULT_WIDTH_M.get(e.role, DEFAULT_WIDTH_M["corridor"])
             if d.feature:
@@ -132,15 +134,15 @@ class _Builder:
                 if line.geom_type in ("Polygon", "MultiPolygon"):
                     line = line.boundary
                 prec = float(self.features.loc[d.feature, "precision_m"])
-                src = f"feature {self.features.loc[d.feature, 'name']}"
+                how = basis.band(width, feature=self.features.loc[d.feature, "name"])
             else:
                 pts = [self.place(w) for w in d.waypoints]
                 line = LineString([p for p, _, _ in pts])
                 prec = max(p for _, p, _ in pts)
-                src = "line through " + LIST_SEP.join(n for _, _, n in pts)
+                how = basis.band(width, through=[n for _, _, n in pts])
             centre = line.intersection(self.frame.boundary)
             poly = line.buffer(width / 2, cap_style="round").intersection(self.frame.boundary)
-            return poly, centre, None, f"band {width:.0f} m wide along the {src}", prec
+            return poly, centre, None, how, prec
         if d.method == "feature":
             geom = self.feature_gk[d.feature]
             buf = d.buffer_m if d.buffer_m is not None else DEFAULT_BUFFER_M["feature"]
@@ -148,13 +150,12 @@ class _Builder:
                 geom = geom.buffer(max(buf, 1.0))
             poly = geom.intersection(self.frame.boundary)
             prec = float(self.features.loc[d.feature, "precision_m"])
-            extra = f", buffered by {buf:.0f} m" if buf > 0 else ""
-            return poly, None, None, f"shape of feature {self.features.loc[d.feature, 'name']}{extra}", prec
+            return poly, None, None, basis.feature_shape(self.features.loc[d.feature, "name"], buf), prec
         at = d.at or e.members[0]
         pt, prec, name = self.place(at)
         buf = d.buffer_m if d.buffer_m is not None else DEFAULT_BUFFER_M["node"]
         poly = pt.buffer(buf).intersection(self.frame.boundary)
-        return poly, None, pt, f"point at {name}; polygon = {buf:.0f} m radius around it", prec
+        return poly, None, pt, basis.node(name, buf), prec
 
     def anchors(self, e: Element) -> list[shapely.Geometry]:
         """Points that stand for an element when its zone must be split from a neighbour's."""
@@ -197,14 +198,16 @@ def build_elements(spec: PlanSpec, places: gpd.GeoDataFrame, features: gpd.GeoDa
         separated = _separate_zones([drawn[i][0] for i in zone_idx], [b.anchors(s.elements[i]) for i in zone_idx], frame)
         for i, poly in zip(zone_idx, separated):
             drawn[i] = (poly, *drawn[i][1:])
-        for e, (poly, centre, point, basis, prec) in zip(s.elements, drawn):
+        for e, (poly, centre, point, how, prec) in zip(s.elements, drawn):
             rows.append({
                 "id": element_id(spec.plan.adcode, s.id, e.id), "adcode": spec.plan.adcode,
                 "structure_id": s.id, "structure": s.slogan, "structure_name": s.name, "kind": s.kind,
                 "role": e.role, "term": e.slogan_term, "name": e.name, "members": LIST_SEP.join(e.members),
                 "function": e.function, "categories": LIST_SEP.join(e.categories),
                 "defined_in_text": s.defined_in_text, "interpretation": e.interpretation or s.interpretation or "",
-                "seed": spec.plan.seed, "offset": e.cite.offset, "draw": e.draw.method, "basis": basis,
+                "interpretation_zh": e.interpretation_zh or s.interpretation_zh or "",
+                "seed": spec.plan.seed, "offset": e.cite.offset, "section": e.cite.section or "",
+                "draw": e.draw.method, "basis": how.en, "basis_zh": how.zh,
                 "precision_m": float(round(prec)), "approximate": True,
             })
             polys.append(poly)

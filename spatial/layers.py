@@ -12,8 +12,8 @@ from .plans import PlanMeta
 #: Columns every element layer (elements, axes, nodes) carries, in this order.
 ELEMENT_COLUMNS = [
     "id", "adcode", "structure_id", "structure", "structure_name", "kind", "role", "term", "name",
-    "members", "function", "categories", "defined_in_text", "interpretation", "seed", "offset",
-    "draw", "basis", "precision_m", "approximate", "area_km2",
+    "members", "function", "categories", "defined_in_text", "interpretation", "interpretation_zh", "seed",
+    "offset", "section", "draw", "basis", "basis_zh", "precision_m", "approximate", "area_km2",
 ]
 #: Separator of list-valued text properties (members, categories); ids are joined with ",".
 LIST_SEP = "、"
@@ -30,6 +30,8 @@ class StructureInfo:
     defined_in_text: bool
     interpretation: str | None
     offset: int
+    interpretation_zh: str | None = None
+    section: str | None = None
 
 
 @dataclass
@@ -58,3 +60,5 @@ class DistrictLayers:
     element_stats: pd.DataFrame | None = None
     project_stats: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    #: The plan's text when it was at hand: maps quote the cited passages from it (not stored).
+    seed_text: str | None = None

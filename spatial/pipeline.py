@@ -152,12 +152,13 @@ def build_district(inp: DistrictInputs, *, official_townships: gpd.GeoDataFrame 
     frame = Frame.for_boundary(inp.boundary.geometry.iloc[0])
     cells = township_cells(inp.places, frame, official_townships)
     elements, axes, nodes = build_elements(spec, inp.places, inp.features, cells, frame)
-    structures = [StructureInfo(s.id, s.slogan, s.name, s.kind, s.defined_in_text, s.interpretation, s.cite.offset)
+    structures = [StructureInfo(s.id, s.slogan, s.name, s.kind, s.defined_in_text, s.interpretation, s.cite.offset,
+                                s.interpretation_zh, s.cite.section)
                   for s in spec.structures]
     places = inp.places.assign(id=inp.places["name"]).sort_values("name").reset_index(drop=True)
     return DistrictLayers(
         plan=spec.plan, structures=structures, boundary=inp.boundary, townships=cells, places=places,
-        features=inp.features, elements=elements, axes=axes, nodes=nodes)
+        features=inp.features, elements=elements, axes=axes, nodes=nodes, seed_text=inp.seed_text)
 
 
 def locate_plan_projects(inp: DistrictInputs, *, file: str) -> gpd.GeoDataFrame | None:

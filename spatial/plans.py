@@ -8,10 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import slogan
+from .citations import PlanText
 from .errors import ProblemList
 
 CATEGORIES = ("工业", "科创", "交通", "物流", "商贸", "文旅", "生态", "水利", "能源", "公共服务", "教育",
               "医疗", "住房更新", "农业", "other")
+#: How a planner reads a category code that is not a Chinese word.
+CATEGORY_LABELS = {"other": "其他"}
 KINDS = ("overall", "industrial", "ecological", "urban", "tourism", "transport", "commerce")
 METHODS = ("townships", "landmarks", "corridor", "feature", "node")
 DEFAULT_BUFFER_M = {"landmarks": 800.0, "node": 500.0, "feature": 0.0}
@@ -24,10 +27,13 @@ class _Model(BaseModel):
 
 
 class Cite(_Model):
-    """Where a name stands in the seed text: ``text[offset:offset+len(quote)] == quote``."""
+    """Where a name stands in the seed text: ``text[offset:offset+len(quote)] == quote``;
+    ``section`` is how a planner cites that place (第四篇 第一章 第二节 优化城乡发展布局), checked
+    against the text's headings (:mod:`spatial.citations`) whenever the text is at hand."""
 
     offset: int = Field(ge=0)
     quote: str | None = None
+    section: str | None = None
 
 
 class Draw(_Model):
@@ -54,6 +60,7 @@ class Element(_Model):
     draw: Draw
     cite: Cite
     interpretation: str | None = None
+    interpretation_zh: str | None = None
 
     @property
     def slogan_term(self) -> str:
@@ -71,6 +78,7 @@ class Structure(_Model):
     defined_in_text: bool = True
     cite: Cite
     interpretation: str | None = None
+    interpretation_zh: str | None = None
     elements: list[Element] = Field(min_length=1)
 
 
@@ -155,9 +163,16 @@ def check_spec(spec: PlanSpec, *, file: str, places: set[str], features: set[str
     for sid in dup:
         p.add(file, f"structure {sid}", "structure id used twice", "give each structure its own id")
 
+    text = PlanText(seed_text) if seed_text is not None else None
+
     def cite(where: str, c: Cite, default: str) -> None:
-        if seed_text is None:
+        if text is None:
             return
+        section = text.section(c.offset)
+        if (c.section or "") != section:
+            got = f"cite.section '{c.section}'" if c.section else "no cite.section"
+            p.add(file, where, f"{got}, but offset {c.offset} stands under '{section}' in {spec.plan.seed}",
+                  f"set cite.section: {section}")
         quote = c.quote or default
         got = seed_text[c.offset:c.offset + len(quote)]
         if got != quote:
@@ -166,8 +181,14 @@ def check_spec(spec: PlanSpec, *, file: str, places: set[str], features: set[str
             p.add(file, where, f"citation offset {c.offset} lands on '{got}', not '{quote}'",
                   f"{hint}; set cite.offset (or cite.quote to the text's wording)")
 
+    def chinese(where: str, item: Structure | Element) -> None:
+        if item.interpretation and not item.interpretation_zh:
+            p.add(file, where, "interpretation has no interpretation_zh",
+                  "add interpretation_zh: the same note in Chinese (the maps show only the Chinese)")
+
     for s in spec.structures:
         cite(f"structure {s.id}", s.cite, s.slogan)
+        chinese(f"structure {s.id}", s)
         for eid in [k for k, n in Counter(e.id for e in s.elements).items() if n > 1]:
             p.add(file, f"structure {s.id}, element {eid}", "element id used twice", "give each element its own id")
         if s.defined_in_text:
@@ -181,6 +202,7 @@ def check_spec(spec: PlanSpec, *, file: str, places: set[str], features: set[str
         for e in s.elements:
             where = f"structure {s.id}, element {e.id}"
             cite(where, e.cite, e.name)
+            chinese(where, e)
             if e.slogan_term not in slogan.ROLE_TERMS[e.role]:
                 allowed = ", ".join(sorted(slogan.ROLE_TERMS[e.role]))
                 p.add(file, where, f"role '{e.role}' is not allowed for term '{e.slogan_term}'",
@@ -229,6 +251,11 @@ def _check_draw(p: ProblemList, file: str, where: str, e: Element, *, places: se
               f"add it to data/features/{adcode}.geojson or correct the id")
     if d.method == "feature" and d.feature is None:
         p.add(file, where, "method feature needs draw.feature", "give the feature id")
+
+
+def category_label(category: str) -> str:
+    """The category as a planner reads it (``other`` -> 其他)."""
+    return CATEGORY_LABELS.get(category, category)
 
 
 def element_id(adcode: str, structure: str, element: str) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .basis import Basis, project_at_coordinates, project_at_feature, project_at_place
 from .crs import (
     LONLAT_CRS,
     ellipsoidal_area_m2,
@@ -253,7 +254,7 @@ def locate_projects(rows: pd.DataFrame, *, places: gpd.GeoDataFrame, features: g
     -------
     GeoDataFrame
         One point per project (EPSG:4326), sorted by id: ``id, adcode, name, category, anchor,
-        basis, precision_m, offset, origin`` ("plan"). Projects on the same anchor share the
+        basis, basis_zh, precision_m, offset, origin`` ("plan"). Projects on the same anchor share the
         point and keep their own ids. ``precision_m`` is the larger of the row's and the anchor's.
 
     Raises
@@ -309,7 +310,7 @@ def locate_projects(rows: pd.DataFrame, *, places: gpd.GeoDataFrame, features: g
             p.add(source, f"{where}, precision_m", f"precision_m '{r.precision_m}' is not a positive number",
                   "give the uncertainty radius in metres")
             ok = False
-        point, anchor_prec, basis = None, 0.0, ""
+        point, anchor_prec, basis = None, 0.0, Basis("", "")
         has_xy = bool(r.lon or r.lat)
         if r.anchor and has_xy:
             p.add(source, f"{where}, anchor", f"both an anchor ('{r.anchor}') and lon/lat ({r.lon}, {r.lat}) given",
@@ -321,7 +322,7 @@ def locate_projects(rows: pd.DataFrame, *, places: gpd.GeoDataFrame, features: g
                 j = feats[fid]
                 point = _representative_point(features.geometry.iloc[j])
                 anchor_prec = feat_prec[j]
-                basis = f"feature {fid} ({features['name'].iloc[j]})"
+                basis = project_at_feature(fid, features["name"].iloc[j])
             else:
                 close = difflib.get_close_matches(fid, sorted(feats), n=1)
                 p.add(source, f"{where}, anchor", f"unknown feature '{fid}'",
@@ -333,7 +334,7 @@ def locate_projects(rows: pd.DataFrame, *, places: gpd.GeoDataFrame, features: g
                 j = index[r.anchor]
                 point = places.geometry.iloc[j]
                 anchor_prec = float(places["precision_m"].iloc[j])
-                basis = f"gazetteer {places['name'].iloc[j]}"
+                basis = project_at_place(places["name"].iloc[j])
             else:
                 close = difflib.get_close_matches(r.anchor, place_names, n=1)
                 p.add(source, f"{where}, anchor", f"unknown anchor '{r.anchor}'",
@@ -357,7 +358,7 @@ def locate_projects(rows: pd.DataFrame, *, places: gpd.GeoDataFrame, features: g
             elif crs in LONLAT_CRS:
                 x, y = to_wgs84(lonlat[0], lonlat[1], crs)
                 point = shapely.Point(float(x), float(y))
-                basis = f"coordinates ({crs})"
+                basis = project_at_coordinates(crs)
         else:
             p.add(source, f"{where}, anchor", "location missing: no anchor and no lon/lat",
                   "give an anchor (a gazetteer name or feature:<id>) or lon, lat and crs")
@@ -365,11 +366,12 @@ def locate_projects(rows: pd.DataFrame, *, places: gpd.GeoDataFrame, features: g
         if ok:
             records.append({
                 "id": r.id, "adcode": adcode, "name": r.name, "category": r.category, "anchor": r.anchor,
-                "basis": basis, "precision_m": float(np.nanmax([prec, anchor_prec])),
+                "basis": basis.en, "basis_zh": basis.zh, "precision_m": float(np.nanmax([prec, anchor_prec])),
                 "offset": int(offset), "origin": "plan", "geometry": point,
             })
     p.raise_if_any()
-    columns = ["id", "adcode", "name", "category", "anchor", "basis", "precision_m", "offset", "origin", "geometry"]
+    columns = ["id", "adcode", "name", "category", "anchor", "basis", "basis_zh", "precision_m", "offset", "origin",
+               "geometry"]
     out = gpd.GeoDataFrame(pd.DataFrame(records, columns=columns), geometry="geometry", crs=4326)
     return out.sort_values("id", kind="mergesort").reset_index(drop=True)
 
@@ -773,7 +775,7 @@ def project_table(projects: gpd.GeoDataFrame) -> pd.DataFrame:
     Parcels get the lon/lat of a point inside them. Rows sorted by id.
     """
     pts = shapely.point_on_surface(np.asarray(projects.geometry.values, dtype=object))
-    lead = ["id", "name", "category", "origin", "anchor", "basis", "precision_m", "source_row"]
+    lead = ["id", "name", "category", "origin", "anchor", "basis", "basis_zh", "precision_m", "source_row"]
     joined = ["element_ids", "element_names", "share", "fit", "fit_reason", "fit_reason_en",
               "nearest_element_id", "nearest_element_name", "nearest_distance_m"]
     table = pd.DataFrame(projects.drop(columns=projects.geometry.name))

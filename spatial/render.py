@@ -33,7 +33,8 @@ from . import _style as st
 from . import assets
 from .crs import ellipsoidal_area_m2, transform_geometries
 from .errors import InputError
-from .plans import PlanSpec
+from .citations import PlanText
+from .plans import PlanSpec, category_label
 from .layers import DistrictLayers
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -252,7 +253,7 @@ def _path_style(*, stroke: str, weight: float, fill: str | None = None, fill_opa
 def _redline_note(layers: DistrictLayers) -> str:
     if layers.redlines is None or layers.redlines_official:
         return ""
-    return "生态保护红线为示意数据（illustrative red lines — not official），不是官方成果。"
+    return "生态保护红线为示意数据，由规划提及的生态要素生成，不是官方成果。"
 
 
 def _element_projects(layers: DistrictLayers) -> dict[str, list[str]] | None:
@@ -266,7 +267,16 @@ def _element_projects(layers: DistrictLayers) -> dict[str, list[str]] | None:
     return out
 
 
-def _element_popup(row: pd.Series, layers: DistrictLayers, projects: dict[str, list[str]] | None) -> str:
+def _source(layers: DistrictLayers, text: PlanText | None, offset: int, section: str = "") -> dict:
+    """出处 of a popup: the plan's title, the chapter and section of ``offset`` (from the spec,
+    else from the text) and a short quotation read from the text when it is at hand."""
+    if text is not None:
+        section = section or text.section(offset)
+    return {"title": layers.plan.title, "section": section, "quote": text.quote(offset) if text is not None else ""}
+
+
+def _element_popup(row: pd.Series, layers: DistrictLayers, projects: dict[str, list[str]] | None,
+                   text: PlanText | None) -> str:
     stats = None
     if layers.element_stats is not None:
         hit = layers.element_stats[layers.element_stats["id"] == row["id"]]
@@ -275,8 +285,9 @@ def _element_popup(row: pd.Series, layers: DistrictLayers, projects: dict[str, l
                      "redline_share": float(hit["redline_share"].iloc[0])}
     e = {k: (row[k] if k in ("area_km2", "precision_m", "approximate", "defined_in_text") else _text(row[k]))
          for k in ("name", "structure", "structure_name", "term", "function", "categories", "members", "area_km2",
-                   "basis", "precision_m", "approximate", "seed", "offset", "interpretation", "defined_in_text")}
+                   "basis_zh", "precision_m", "approximate", "interpretation_zh", "defined_in_text")}
     return _html("popup_element.html.j2", e=e, role_label=st.ROLE_STYLE[row["role"]]["label"], stats=stats,
+                 source=_source(layers, text, int(row["offset"]), _text(row["section"])),
                  projects=None if projects is None else projects.get(row["id"], []),
                  redline_note=_redline_note(layers))
 
@@ -373,7 +384,7 @@ def _legend(layers: DistrictLayers) -> str:
     cats = []
     if layers.projects is not None:
         present = set(layers.projects["category"])
-        cats = [{"label": c, "swatch": _legend_swatch("dot", col)} for c, col in st.CATEGORY_COLOURS.items()
+        cats = [{"label": category_label(c), "swatch": _legend_swatch("dot", col)} for c, col in st.CATEGORY_COLOURS.items()
                 if c in present]
     context = [{"label": "区界", "swatch": _legend_swatch("line", st.BOUNDARY_STYLE["stroke"], dash="6 2 1 2")},
                {"label": "乡镇（街道）" + ("范围（近似）" if _approximate_townships(layers) else "范围"),
@@ -450,7 +461,7 @@ def _lookup(gdf: gpd.GeoDataFrame, geoms: np.ndarray) -> dict[str, object]:
 
 
 def _structure_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: str,
-                      search: list[dict]) -> list[dict]:
+                      search: list[dict], text: PlanText | None) -> list[dict]:
     """One feature group per element, drawn bottom to top; tree nodes grouped by structure."""
     els = layers.elements.reset_index(drop=True)
     polys = _display(els.geometry.values, tolerance=tol, crs=crs)
@@ -469,7 +480,7 @@ def _structure_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: st
         row = els.iloc[i]
         fg = folium.FeatureGroup(name=_text(row["name"]),
                                  show=structures.get(row["structure_id"], 0) == 0).add_to(m)
-        popup = _element_popup(row, layers, projects)
+        popup = _element_popup(row, layers, projects, text)
         feats = _element_features(row, polys[i], lines.get(row["id"]), points.get(row["id"]),
                                   _element_style(row, zone_index.get(row["id"], 0)), popup)
         _Vector(feats, m).add_to(fg)
@@ -542,7 +553,8 @@ _REDLINE_VERDICT = {"inside": "在红线内", "outside": "在红线外",
                     "uncertain": "无法判定（与红线边界的距离小于定位精度）"}
 
 
-def _project_layer(m: folium.Map, layers: DistrictLayers, crs: str, search: list[dict]) -> list[dict]:
+def _project_layer(m: folium.Map, layers: DistrictLayers, crs: str, search: list[dict],
+                   text: PlanText | None) -> list[dict]:
     if layers.projects is None or not len(layers.projects):
         return []
     names = dict(zip(layers.elements["id"], layers.elements["name"]))
@@ -554,12 +566,13 @@ def _project_layer(m: folium.Map, layers: DistrictLayers, crs: str, search: list
     for (_, row), g in zip(projects.iterrows(), geoms):
         colour = st.CATEGORY_COLOURS.get(_text(row["category"]), st.CATEGORY_COLOURS["other"])
         elements = [names.get(e, e) for e in _text(row.get("element_ids")).split(",") if e]
-        p = {"name": _text(row["name"]), "category": _text(row["category"]),
+        p = {"name": _text(row["name"]), "category": category_label(_text(row["category"])),
              "precision_m": None if pd.isna(row.get("precision_m")) else float(row["precision_m"]),
-             "basis": _text(row.get("basis")), "offset": None if pd.isna(row.get("offset")) else int(row["offset"]),
+             "basis": _text(row.get("basis_zh")),
              "redline": _REDLINE_VERDICT.get(_text(row.get("redline_verdict"))),
              "redline_m": None if pd.isna(row.get("redline_distance_m")) else float(row["redline_distance_m"])}
-        popup = _html("popup_project.html.j2", p=p, colour=colour, elements=elements, seed=layers.plan.seed)
+        source = None if pd.isna(row.get("offset")) else _source(layers, text, int(row["offset"]))
+        popup = _html("popup_project.html.j2", p=p, colour=colour, elements=elements, source=source)
         feats.append(_feature(g, {"name": p["name"], "key": _text(row["id"]), "popup": popup,
                                   "tooltip": _escape(f"{p['name']}（{p['category']}）"),
                                   "marker": {"kind": "dot", "size": 16, "color": colour, "className": "sp-project"}}))
@@ -635,9 +648,10 @@ def render_district(layers: DistrictLayers, *, basemap: str = "none", tile_url: 
 
     search: list[dict] = []
     context = _context_layers(m, layers, tol, base.crs)
-    tree = _structure_layers(m, layers, tol, base.crs, search)
+    text = PlanText(layers.seed_text) if layers.seed_text is not None else None
+    tree = _structure_layers(m, layers, tol, base.crs, search, text)
     redlines = _redline_layers(m, layers, tol, base.crs)
-    projects = _project_layer(m, layers, base.crs, search)
+    projects = _project_layer(m, layers, base.crs, search, text)
     overlay = [*tree, *redlines, *projects,
                {"label": "底图要素", "selectAllCheckbox": True, "collapsed": True, "children": context}]
     plugins.TreeLayerControl(overlay_tree={"label": "图层", "children": overlay}, collapsed=False,

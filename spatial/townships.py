@@ -7,6 +7,7 @@ import re
 import geopandas as gpd
 import shapely
 
+from . import basis
 from .crs import to_lonlat
 from .errors import InputError
 from .gazetteer import name_index
@@ -54,5 +55,6 @@ def match_official(official: gpd.GeoDataFrame, places: gpd.GeoDataFrame, boundar
                              "give every township of the district, or none (approximate cells are used then)")
     names = sorted(hits)
     geoms = [shapely.intersection(shapely.union_all(shapely.make_valid(hits[n])), district) for n in names]
-    return gpd.GeoDataFrame({"name": names, "basis": f"official township polygon from {file}", "precision_m": 50.0},
+    b = basis.official_cell(str(file))
+    return gpd.GeoDataFrame({"name": names, "basis": b.en, "basis_zh": b.zh, "precision_m": 50.0},
                             geometry=geoms, crs=4326)

@@ -37,8 +37,9 @@ def _element(sid: str, slogan: str, eid: str, role: str, name: str, geom, **extr
            "term": {"core": "核", "belt": "带", "zone": "区", "axis": "轴", "pole": "极", "group": "组团",
                     "corridor": "廊", "node": "点"}[role],
            "name": name, "members": "甲镇、乙镇", "function": f"{name}的功能", "categories": "科创、商贸",
-           "defined_in_text": True, "interpretation": None, "seed": "999_test.txt", "offset": 100,
-           "draw": "landmarks", "basis": "测试", "precision_m": 500.0, "approximate": True, "geometry": geom}
+           "defined_in_text": True, "interpretation": None, "interpretation_zh": None, "seed": "999_test.txt",
+           "offset": 100, "section": "第二章 第四节 空间布局", "draw": "landmarks", "basis": "test hull",
+           "basis_zh": "测试凸包", "precision_m": 500.0, "approximate": True, "geometry": geom}
     row.update(extra)
     row["area_km2"] = float(ellipsoidal_area_m2([geom])[0] / 1e6)
     return row

@@ -75,13 +75,13 @@ def test_official_redlines_in_gauss_kruger_with_gbk_names(synth: Path, tmp_path:
     assert any("OFFICIAL" in n for n in notes)
     assert any("dissolved" in n for n in notes)
     html = (synth / "maps" / "999901.html").read_text(encoding="utf-8")
-    assert "清河水源涵养区" in html and "illustrative red lines" not in html
+    assert "清河水源涵养区" in html and "生态保护红线为示意数据" not in html
 
 
 def test_default_build_says_red_lines_are_illustrative(synth: Path):
     assert _build(synth).exit_code == 0
     html = (synth / "maps" / "999901.html").read_text(encoding="utf-8")
-    assert "illustrative red lines" in html
+    assert "生态保护红线为示意数据" in html
     notes = pd.read_excel(synth / "layers" / "999901" / "999901.xlsx", sheet_name="notes")["note"].tolist()
     assert any("ILLUSTRATIVE" in n for n in notes)
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from spatial import slogan
 from spatial.cli import main
 from spatial.errors import InputError
+from spatial.citations import PlanText
 from spatial.extract import Draft, decode_text, extract, found_ids, recall, run_extract, to_spec_yaml
 from spatial.gazetteer import name_index, places_from_table
 from spatial.io.tables import read_table
@@ -130,11 +131,14 @@ def test_seed_speed_and_yaml(prefix: str) -> None:
     assert spec["plan"]["adcode"] == ADCODES[prefix]
     assert len(spec["structures"]) == len(draft.structures)
     seed_text = data.decode("utf-8")
+    plan = PlanText(seed_text)
     for st in spec["structures"]:
         assert seed_text[st["cite"]["offset"]:].startswith(st["slogan"])
+        assert st["cite"]["section"] == plan.section(st["cite"]["offset"])
         for el in st["elements"]:
             cite = el["cite"]
             assert seed_text[cite["offset"]:cite["offset"] + len(cite["quote"])] == cite["quote"]
+            assert cite["section"] == plan.section(cite["offset"])
             assert el["term"] in slogan.ROLE_TERMS[el["role"]] or el["role"] == "node"
 
 

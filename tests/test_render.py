@@ -82,11 +82,12 @@ def test_palette_applied(html):
 def test_popup_content(html):
     popup = next(f["properties"]["popup"] for f in _features(html) if f["properties"].get("key") == "360199-layout-core")
     for text in ("洪都新城核心区", "一核一带三区", "核心（核）", "洪都新城核心区的功能", "甲镇、乙镇",
-                 "1.25 km²（占 12.5%）", "项目（1）", "洪都航空科创园", "999_test.txt，第 100 字起",
-                 "illustrative red lines — not official"):
+                 "1.25 km²（占 12.5%）", "项目（1）", "洪都航空科创园", "测试凸包（精度约 500 米，近似）",
+                 "《测试区十四五规划纲要》第二章 第四节 空间布局", "生态保护红线为示意数据"):
         assert text in popup, text
+    assert "999_test.txt" not in popup and "test hull" not in popup  # file names and English stay in the layers
     official = render_district(make_layers(official=True))
-    assert "not official" not in official
+    assert "生态保护红线为示意数据" not in official
 
 
 def test_gcj02_shift_for_amap():
