@@ -23,9 +23,10 @@ _PART = re.compile(rf"^([{_NUM}]+)、(?=\S)", re.M)
 _LEADER = re.compile(r"\s*(?:\.{3,}|…{2,}|·{3,})")
 #: Longest title shown; longer ones are cut at their first comma.
 TITLE_MAX = 24
-#: Longest quotation shown, in characters.
-QUOTE_MAX = 60
-_STOPS = "。！？；\n"
+#: Longest quotation shown, in characters: the cited words, never the plan's sentences.
+QUOTE_MAX = 20
+#: Where the cited words end: the first clause mark after the offset.
+_CLAUSE_STOPS = "，,。！？；;：:、（("
 _PAGE = re.compile(r"—\s*\d+\s*—")  # page numbers of a PDF's running footer
 
 
@@ -144,25 +145,13 @@ class PlanText:
         return any(h.level == "章" for h in locate(self.headings, offset))
 
     def quote(self, offset: int) -> str:
-        """:func:`quote` of the passage at ``offset``, after the heading above it."""
-        path = locate(self.headings, offset)
-        return quote(self.text, offset, after=path[-1].end if path else 0)
+        """:func:`quote` of the words at ``offset``."""
+        return quote(self.text, offset)
 
 
-def quote(text: str, offset: int, *, after: int = 0, limit: int = QUOTE_MAX) -> str:
-    """The sentence around ``offset`` (starting no earlier than ``after``, the end of the
-    heading above it), spaces of broken lines removed, at most ``limit`` characters (a window
-    from a little before the offset, with ``…`` where cut)."""
-    start = max(max(text.rfind(c, 0, offset) for c in _STOPS) + 1, after if after <= offset else 0)
-    ends = [i for i in (text.find(c, offset) for c in _STOPS) if i >= 0]
-    end = min(ends) + 1 if ends else len(text)
-    sentence = _PAGE.sub(lambda m: " " * len(m.group(0)), text[start:end])  # keep positions
-    pos = offset - start
-    squeezed = re.sub(r"\s+", "", sentence[:pos])
-    sentence = squeezed + re.sub(r"\s+", "", sentence[pos:])
-    pos = len(squeezed)
-    sentence = sentence.rstrip("\n；;")
-    if len(sentence) <= limit:
-        return sentence
-    a = max(0, min(pos - limit // 4, len(sentence) - limit))
-    return ("…" if a > 0 else "") + sentence[a:a + limit] + ("…" if a + limit < len(sentence) else "")
+def quote(text: str, offset: int, *, limit: int = QUOTE_MAX) -> str:
+    """The cited words: from ``offset`` to the end of their clause, broken lines and page
+    footers removed, at most ``limit`` characters (``…`` where cut)."""
+    window = re.sub(r"\s+", "", _PAGE.sub("", text[offset:offset + 4 * limit]))
+    end = next((i for i, c in enumerate(window) if c in _CLAUSE_STOPS), len(window))
+    return window[:end] if end <= limit else window[:limit] + "…"

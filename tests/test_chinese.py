@@ -109,14 +109,13 @@ def test_every_citation_resolves_to_a_chapter_and_matches_the_spec(seeds):
     assert counted == {True: 209, False: 56}
 
 
-def test_quote_is_the_sentence_at_the_offset_and_short():
+def test_quote_is_the_cited_words_not_the_sentence():
     text = "第一章 总体\n\n一是甲。二是" + "乙" * 100 + "，其中丙镇为核心" + "丁" * 100 + "。三是戊。"
-    at = text.index("丙镇")
-    q = quote(text, at)
-    assert len(q) == 62 and q.startswith("…") and q.endswith("…") and "丙镇为核心" in q
-    assert quote(text, text.index("戊")) == "三是戊。"
-    assert quote("甲乙。丙 丁 — 12 — 戊己。\n庚", 5) == "丙丁戊己。"  # broken lines and page footers removed
-    assert PlanText(text).quote(text.index("一是")) == "一是甲。"
+    assert quote(text, text.index("丙镇")) == "丙镇为核心" + "丁" * 15 + "…"
+    assert quote(text, text.index("其中")) == "其中丙镇为核心" + "丁" * 13 + "…"
+    assert quote(text, text.index("戊")) == "戊"
+    assert quote("甲乙。丙 丁 — 12 — 戊己，庚", 3) == "丙丁戊己"  # broken lines and page footers removed
+    assert PlanText(text).quote(text.index("一是")) == "一是甲"
 
 
 # --- Chinese fields -------------------------------------------------------------------------------
@@ -231,7 +230,8 @@ def test_element_popups_cite_title_chapter_and_quote(built, seeds):
             mine = [h for h in popups if f"<h3>{p['name']}</h3>" in h and cite in h]
             assert mine, (code, p["id"])
             quoted = re.search(r"“(.*?)”</div>", mine[0].split(cite, 1)[1]).group(1)
-            assert 0 < len(quoted.strip("…")) <= 60 and quoted.strip("…")[:8] in re.sub(r"\s+", "", text.text)
+            flat = re.sub(r"\s+", "", re.sub(r"—\s*\d+\s*—", "", text.text))  # as quoted: no line breaks or page footers
+            assert 0 < len(quoted.strip("…")) <= 20 and quoted.strip("…") in flat
 
 
 def test_without_the_seeds_popups_still_give_title_and_chapter(tmp_path):
