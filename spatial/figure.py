@@ -65,7 +65,9 @@ RC = {"font.family": FONT_FAMILY, "pdf.fonttype": 3, "svg.fonttype": "path", "ax
 _MARGIN, _TITLE_MM, _GAP = 10.0, 24.0, 3.0
 #: Label sizes (pt) by kind, and the margin (pt) kept free around each label.
 _LABEL_PT = {"core": 10.5, "pole": 10.5, "axis": 9.0, "belt": 9.0, "corridor": 9.0, "zone": 9.5, "group": 9.0,
-             "node": 8.0, "township": 7.0}
+             "node": 8.0, "water": 7.5, "township": 7.0}
+#: Colour of water names (the river blue, darker for text).
+_WATER_TEXT = st.darker(st.FEATURE_COLOURS["river"], 0.7)
 _LABEL_PAD = 1.5
 #: Characters a Chinese line may not start with (they stay at the end of the line before).
 _NO_LINE_START = "，。、；：？！）》」』”’,.;:)"
@@ -250,7 +252,7 @@ def _arrowheads(ax, line, colour: str, width_pt: float) -> None:
             continue
         end = shapely.Point(coords[-1])
         back = part.interpolate(max(part.length - min(part.length * 0.08, 1500.0), 0.0))
-        ax.add_patch(FancyArrowPatch((back.x, back.y), (end.x, end.y), arrowstyle="-|>", mutation_scale=width_pt * 3.2,
+        ax.add_patch(FancyArrowPatch((back.x, back.y), (end.x, end.y), arrowstyle="-|>", mutation_scale=width_pt * 4.5,
                                      color=colour, linewidth=0, shrinkA=0, shrinkB=0, zorder=7))
 
 
@@ -378,7 +380,7 @@ def _place(fig: Figure, ax, anchors: list[_Anchor], obstacles: list[Bbox]) -> tu
     taken = list(obstacles)
     pad = _LABEL_PAD * fig.dpi / 72
     placed, unplaced = [], []
-    rank = {r: i for i, r in enumerate([*LIST_ORDER, "township"])}
+    rank = {r: i for i, r in enumerate([*LIST_ORDER, "water", "township"])}
     for a in sorted(anchors, key=lambda a: rank[a.role]):
         marker = st.PRINT_MARKER_PT.get(st.ROLE_STYLE[a.role]["marker"], 0.0) if a.role in st.ROLE_STYLE else 0.0
         weight = "bold" if a.role in ("core", "pole", "zone", "axis") else "normal"
@@ -397,7 +399,7 @@ def _place(fig: Figure, ax, anchors: list[_Anchor], obstacles: list[Bbox]) -> tu
                 break
             t.remove()
         if found is None:
-            if a.role != "township":
+            if a.role in st.ROLE_STYLE:
                 unplaced.append(a.text)
             continue
         t, dx, dy, box = found
@@ -409,6 +411,23 @@ def _place(fig: Figure, ax, anchors: list[_Anchor], obstacles: list[Bbox]) -> tu
                  np.clip(ax.transData.transform((a.x, a.y))[1], box.y0, box.y1)))
             ax.plot([a.x, ex], [a.y, ey], color=a.colour, linewidth=0.6, zorder=19)
     return placed, unplaced
+
+
+def _context_anchors(layers: DistrictLayers, epsg: int) -> list[_Anchor]:
+    """Names of rivers and lakes (mid-way along the longest part) and of townships (at their cells' centre)."""
+    out = []
+    feats = layers.features
+    if len(feats):
+        water = feats[feats["kind"].isin(["river", "lake", "wetland"]) & feats["name"].fillna("").ne("")].to_crs(epsg)
+        for name, geom in zip(water["name"], water.geometry):
+            parts = shapely.get_parts(geom)
+            part = parts[np.argmax(shapely.length(parts))]
+            at = part.interpolate(0.5, normalized=True) if part.geom_type == "LineString" else part.point_on_surface()
+            out.append(_Anchor(str(name), at.x, at.y, "water", _WATER_TEXT, False))
+    towns = layers.townships.to_crs(epsg)
+    out += [_Anchor(str(n), p.x, p.y, "township", "#636363", False)
+            for n, p in zip(towns["name"], shapely.point_on_surface(towns.geometry.values))]
+    return out
 
 
 def _marker_boxes(ax, anchors: list[_Anchor], fig: Figure) -> list[Bbox]:
@@ -482,14 +501,11 @@ def make_figure(layers: DistrictLayers, structure_id: str | None = None, *, size
         ax.add_artist(bar)
         lonlat = layers.boundary.geometry.iloc[0].centroid
         north = _north_arrow(ax, epsg, (lonlat.x, lonlat.y))
-        fig.canvas.draw()
+        ax.apply_aspect()
         renderer = fig.canvas.get_renderer()
         obstacles = [bar.get_window_extent(renderer), north.get_window_extent(renderer)]
         obstacles += _marker_boxes(ax, anchors, fig)
-        towns = layers.townships.to_crs(epsg)
-        town_anchors = [_Anchor(str(n), p.x, p.y, "township", "#636363", False)
-                        for n, p in zip(towns["name"], shapely.point_on_surface(towns.geometry.values))]
-        labels, unplaced = _place(fig, ax, anchors + town_anchors, obstacles)
+        labels, unplaced = _place(fig, ax, anchors + _context_anchors(layers, epsg), obstacles)
 
         tx, ty, tw, th = lay.title
         fig.text(tx + tw / 2, ty + th * 0.72, f"{layers.plan.district}{structure.name}示意图", ha="center", va="center",
@@ -510,8 +526,7 @@ def make_figure(layers: DistrictLayers, structure_id: str | None = None, *, size
                                          **{h: HandlerPatch(patch_func=_arrow_handle) for h in handles
                                             if getattr(h, "arrow", False)}})
         legend.get_frame().set_linewidth(0.8)
-        fig.canvas.draw()
-        legend_box = legend.get_window_extent(fig.canvas.get_renderer()).transformed(fig.transFigure.inverted())
+        legend_box = legend.get_window_extent(renderer).transformed(fig.transFigure.inverted())
         notes = _notes(layers, structure, epsg, unplaced)
         note_pt = 6.8 * scale
         width_pt = sw * page[0] / 25.4 * 72
