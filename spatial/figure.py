@@ -541,7 +541,9 @@ def make_figure(layers: DistrictLayers, structure_id: str | None = None, *, size
         renderer = fig.canvas.get_renderer()
         obstacles = [bar.get_window_extent(renderer), north.get_window_extent(renderer)]
         obstacles += _marker_boxes(ax, anchors, fig)
-        labels, unplaced = _place(fig, ax, anchors + _context_anchors(layers, epsg), obstacles)
+        named = {a.text for a in anchors}  # a river or township the structure names as an element is labelled once
+        context_anchors = [a for a in _context_anchors(layers, epsg) if a.text not in named]
+        labels, unplaced = _place(fig, ax, anchors + context_anchors, obstacles)
 
         _title(fig, lay.title, layers, structure, scale)
         notes = _legend_and_notes(fig, lay, page, [*element_handles, *red_handles, *context],

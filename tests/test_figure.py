@@ -68,6 +68,7 @@ def test_every_element_is_labelled_and_labels_do_not_overlap(drawn):
     texts = [t.get_text() for t in fig.labels]
     assert fig.unplaced == []
     assert names <= set(texts)
+    assert len(texts) == len(set(texts))  # a river or town that is also an element is labelled once
     frame = fig.map_ax.get_window_extent(renderer)
     boxes = [t.get_window_extent(renderer) for t in fig.labels]
     for box in boxes:
