@@ -19,7 +19,7 @@ from ..pipeline import DataDir, load_spec
               help="Output file: .png, .pdf or .svg (fonts embedded in the PDF, text as paths in the SVG).")
 @click.option("--dpi", type=click.IntRange(50, 1200), default=300, show_default=True, help="Resolution of a PNG.")
 @click.option("--size", type=click.Choice(list(PAPER_MM)), default="A4", show_default=True,
-              help="Paper size; landscape when the district is wider than tall.")
+              help="Paper size; landscape when the district is over 1.2 times wider than tall.")
 @click.option("--basemap", type=click.Choice(list(BASEMAPS)), default="none", show_default=True,
               help="Background: vector context only (no tiles, works offline).")
 @click.option("--layers", "layers_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("layers"),
