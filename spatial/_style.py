@@ -76,3 +76,25 @@ def darker(hex_colour: str, factor: float = 0.6) -> str:
     """The same hue, darker (each RGB channel times ``factor``), for outlines of tinted fills."""
     rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(c * factor):02x}" for c in rgb)
+
+
+# --- print (spatial figure): the same colours, sized for paper -----------------------------------
+
+#: One CSS pixel of the web styles in typographic points (1 px = 1/96 in = 0.75 pt): line
+#: widths and dash arrays above print at the weight they have on screen.
+PX_PT = 0.75
+#: Legend words of the context layers.
+CONTEXT_LABELS: Mapping[str, str] = MappingProxyType({
+    "boundary": "区界", "townships": "乡镇（街道）范围", "approximate": "（近似）", "water": "水系",
+    "road": "道路", "railway": "铁路",
+})
+#: Marker sizes on paper, in points (the web's 28/40/14 px markers would crowd an A4 sheet).
+PRINT_MARKER_PT: Mapping[str, float] = MappingProxyType({"star": 15.0, "big-star": 20.0, "circle": 7.0})
+#: Outside the district on paper (inside it is :data:`PAPER`).
+PRINT_OUTSIDE = "#ffffff"
+
+
+def dash_points(dash: str) -> tuple[float, tuple[float, ...]] | str:
+    """A CSS/SVG dash array in pixels ("8 6") as a matplotlib dash pattern in points ("-" if solid)."""
+    parts = tuple(float(p) * PX_PT for p in dash.replace(",", " ").split())
+    return (0.0, parts) if parts else "-"

@@ -18,6 +18,7 @@ COMMANDS = {
     "build": ("build", "Build layers, tables and maps for the districts in the data folder."),
     "overlap": ("overlap", "Measure how much of each element lies in red lines, and where projects lie."),
     "extract": ("extract", "Draft a plan spec (YAML) from a plan's text: slogans, parts, members."),
+    "figure": ("figure", "Draw a structure as a print-quality planning diagram (PNG, PDF, SVG)."),
     "init": ("init", "Write a starter data folder (plan spec, gazetteer, projects) for a new district."),
 }
 

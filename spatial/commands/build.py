@@ -89,19 +89,23 @@ def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> 
 @click.option("--townships", "townships_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Official township polygons (replace the approximate Voronoi cells).")
 @click.option("--township-field", default=None, help="Name field of the township file.")
+@click.option("--figures", is_flag=True, help="Also draw each structure as an A4 planning diagram: maps/figures/<adcode>_<structure>.png.")
 @click.option("--quiet", is_flag=True, help="Print no progress or summary, only errors.")
 def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, layers_dir: Path, maps_dir: Path,
           offline: bool, basemap: str, tile_url: str | None, tile_crs: str, cdn: str, assets_dir: Path | None,
           projects_path: Path | None,
           projects_crs: str | None, projects_layer: str | None, strict: bool, redlines_path: Path | None,
           redlines_layer: str | None, redlines_crs: str | None, buffer_m: float, townships_path: Path | None,
-          township_field: str | None, quiet: bool) -> None:
+          township_field: str | None, figures: bool, quiet: bool) -> None:
     """Build layers/ and maps/ for ADCODES (default: every plan in the data folder).
 
     Everything is read and computed before the first file is written, so a bad input leaves
     the previous outputs as they were.
     """
     console = Console(stderr=True, soft_wrap=True, quiet=quiet)
+    if figures:
+        from ..figure import check_fonts, write_figures  # matplotlib only when asked for
+        check_fonts()  # before any file is written
     with Stages(quiet=quiet, console=console) as stages:
         data = DataDir.default(data_dir, seeds)
         if data.seeds is None:
@@ -158,6 +162,9 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
             with stages.stage(f"{code}: writing layers, tables and map"):
                 write_district(layers, layers_dir)
                 write_text(Path(maps_dir) / f"{code}.html", html[code])
+            if figures:
+                with stages.stage(f"{code}: drawing {len(layers.structures)} figures"):
+                    write_figures(layers, Path(maps_dir) / "figures")
             console.print(f"{code} {layers.plan.district}: {len(layers.structures)} structures, {len(layers.elements)} elements, "
                           f"{0 if layers.projects is None else len(layers.projects)} projects, "
                           f"{len(layers.redlines)} red-line patches ({'official' if layers.redlines_official else 'illustrative'})")

@@ -1,4 +1,4 @@
-"""Writing a district's layers: GeoJSON per geometry type, the GeoPackage (see gpkg) and the tables."""
+"""A district's layers on disk: GeoJSON per geometry type, the GeoPackage (see gpkg) and the tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from ..layers import DistrictLayers
+from ..errors import InputError
+from ..layers import DistrictLayers, StructureInfo
+from ..plans import PlanSpec
 from .files import as_multipolygons, staged_dir, write_geojson
 from .gpkg import write_gpkg
 from .report import write_csv, write_xlsx
@@ -67,3 +69,34 @@ def write_district(layers: DistrictLayers, out_dir: Path) -> list[Path]:
         written.append(write_gpkg(stage / f"{code}.gpkg", {k: v for k, v in frames.items() if len(v)}))
         written += write_tables(layers, stage)
     return [target / path.name for path in written]
+
+
+def read_district(layers_dir: Path, spec: PlanSpec) -> DistrictLayers:
+    """The layers ``spatial build`` wrote to ``layers_dir/<adcode>/``, with the plan and structures of ``spec``.
+
+    Tables and statistics are not read (figures draw geometry); the red lines count as
+    official only when every patch says so.
+    """
+    code = spec.plan.adcode
+    folder = Path(layers_dir) / code
+    missing = [s for s in ("boundary", "townships", "elements", "axes", "nodes") if not (folder / f"{s}.geojson").is_file()]
+    if missing:
+        raise InputError.one(folder / f"{missing[0]}.geojson", "", f"no layers of {code} here",
+                             f"run `spatial build {code}` first, or give the folder it wrote with --layers")
+
+    def read(stem: str) -> gpd.GeoDataFrame | None:
+        path = folder / f"{stem}.geojson"
+        return gpd.read_file(path) if path.is_file() else None
+
+    features = [f for f in (read("features_lines"), read("features_polygons")) if f is not None and len(f)]
+    redlines = read("redlines")
+    structures = [StructureInfo(s.id, s.slogan, s.name, s.kind, s.defined_in_text, s.interpretation, s.cite.offset)
+                  for s in spec.structures]
+    return DistrictLayers(
+        plan=spec.plan, structures=structures, boundary=read("boundary"), townships=read("townships"),
+        places=read("places"), elements=read("elements"), axes=read("axes"), nodes=read("nodes"),
+        features=gpd.GeoDataFrame(pd.concat(features, ignore_index=True), crs=4326) if features
+        else gpd.GeoDataFrame({"kind": [], "name": []}, geometry=[], crs=4326),
+        projects=read("projects"), redlines=redlines, overlaps=read("overlaps"),
+        redlines_official=redlines is not None and len(redlines) > 0 and bool(redlines["official"].all()),
+        redlines_source="" if redlines is None or not len(redlines) else str(redlines["source"].iloc[0]))
