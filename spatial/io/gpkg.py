@@ -51,7 +51,7 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
             with db:  # one transaction
                 db.execute(_STYLES_DDL)
                 for name in frames:
-                    qml = layer_qml(name)
+                    qml = layer_qml(name, ["fid", *(c for c in frames[name].columns if c != frames[name].geometry.name)])
                     if qml is not None:
                         db.execute(_STYLE_ROW, (name, qml, "spatial planning-diagram style", FIXED_TIME, name))
                 db.execute(_STYLES_CONTENT, (FIXED_TIME,))

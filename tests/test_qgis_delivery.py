@@ -1,0 +1,63 @@
+"""What GIS staff get, checked in QGIS 3.22 itself (system python3-qgis, headless, in a subprocess):
+default styles that place labels, the district projects, red lines that say they are illustrative."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+
+from spatial.cli import main
+from spatial.crs import gk_zone_epsg
+from spatial.qgis import STYLED_LAYERS
+
+REPO = Path(__file__).resolve().parents[1]
+ADCODES = ["360104", "360121", "360202", "360403", "360704"]
+QGIS_PYTHON = "/usr/bin/python3"
+SCRIPTS = Path(__file__).parent / "qgis"
+#: The map a technician sees: a 1600 x 1200 pixel canvas at 96 dpi over the district.
+CANVAS = (1600, 1200)
+
+
+def run_qgis(script: str, *args: str) -> dict:
+    """Run a script of tests/qgis/ with QGIS's Python; its last stdout line is JSON."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SPATIAL_LAYER_ORDER": ",".join(STYLED_LAYERS)}
+    res = subprocess.run([QGIS_PYTHON, str(SCRIPTS / script), *args], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, seeds: Path) -> Path:
+    """The five districts built afresh (the embedded default) into a temporary layers folder."""
+    out = tmp_path_factory.mktemp("build")
+    res = CliRunner().invoke(main, ["build", "--data", str(REPO / "data"), "--seeds", str(seeds), "--quiet",
+                                    "--layers", str(out / "layers"), "--maps", str(out / "maps")])
+    assert res.exit_code == 0, res.output
+    return out / "layers"
+
+
+def _zone(folder: Path) -> int:
+    boundary = gpd.read_file(folder / "boundary.geojson")
+    return gk_zone_epsg(boundary.geometry.iloc[0].centroid.x)
+
+
+@pytest.mark.parametrize("code", ADCODES)
+def test_default_styles_place_labels_for_most_elements_without_overlap(built: Path, code: str):
+    folder = built / code
+    elements = gpd.read_file(folder / "elements.geojson").set_index("id")
+    report = run_qgis("render_labels.py", str(folder / f"{code}.gpkg"), str(_zone(folder)), *map(str, CANVAS))
+    placed = [lab for name in ("elements", "nodes") for lab in report["layers"].get(name, [])]
+    for lab in placed:  # each label is its element's name
+        assert lab["text"] == elements.loc[lab["id"], "name"], lab
+    labelled = {lab["id"] for lab in placed}
+    assert len(labelled) == len(placed)  # no element labelled twice (polygon and point)
+    assert len(labelled) >= 0.4 * len(elements), (code, len(labelled), len(elements))
+    assert report["overlaps"] == []
+    assert len(report["layers"]["townships"]) >= 3  # context labels too, never over the elements'
