@@ -93,10 +93,11 @@ def test_slogan_counts_hold_for_every_defined_structure(loaded: dict):
 
 def test_committed_layers_match_a_fresh_build(loaded: dict, tmp_path: Path):
     from spatial.io.files import write_geojson
+    from spatial.io.layers import layer_frames
 
     for code, inp in loaded.items():
         layers = build_district(inp)
         committed = REPO / "layers" / code / "elements.geojson"
         assert committed.exists(), f"{committed} missing: run the README's build command"
-        fresh = write_geojson(tmp_path / f"{code}.geojson", layers.elements, name=f"{code}-elements")
+        fresh = write_geojson(tmp_path / f"{code}.geojson", layer_frames(layers)["elements"], name=f"{code}-elements")
         assert committed.read_bytes() == fresh.read_bytes(), f"{committed} is stale: rebuild with `make build`"

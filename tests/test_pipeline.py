@@ -39,7 +39,7 @@ def test_build_writes_layers_with_ids_and_geodesic_areas(synth: Path):
     assert elements["999901-layout-core"]["properties"]["members"] == "青石镇、白沙乡"
     axes = _features(out / "axes.geojson")
     assert sorted(f["properties"]["id"] for f in axes) == ["999901-layout-river", "999901-layout-road"]
-    assert all(f["geometry"]["type"] == "LineString" for f in axes)
+    assert all(f["geometry"]["type"] == "MultiLineString" for f in axes)
 
 
 def test_townships_partition_the_district_and_zones_do_not_overlap(synth: Path):

@@ -9,6 +9,9 @@ import subprocess
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import pyogrio
+import yaml
 import pytest
 from click.testing import CliRunner
 
@@ -61,3 +64,55 @@ def test_default_styles_place_labels_for_most_elements_without_overlap(built: Pa
     assert len(labelled) >= 0.4 * len(elements), (code, len(labelled), len(elements))
     assert report["overlaps"] == []
     assert len(report["layers"]["townships"]) >= 3  # context labels too, never over the elements'
+
+
+def test_layers_have_one_multi_geometry_type_and_null_not_empty_text(built: Path):
+    types: dict[str, set[str]] = {}
+    for code in ADCODES:
+        for name, _ in pyogrio.list_layers(built / code / f"{code}.gpkg"):
+            if name == "layer_styles":
+                continue
+            gdf = pyogrio.read_dataframe(built / code / f"{code}.gpkg", layer=name)
+            types.setdefault(name, set()).update(gdf.geom_type)
+            declared = pyogrio.read_info(built / code / f"{code}.gpkg", layer=name)["geometry_type"]
+            types[name].add(declared)
+            for col in gdf.columns.drop("geometry"):
+                assert not (gdf[col].astype(object) == "").any(), (code, name, col)
+    assert types["elements"] == types["redlines"] == types["boundary"] == {"MultiPolygon"}
+    assert types["axes"] == types["features_lines"] == {"MultiLineString"}
+    assert types["nodes"] == types["places"] == types["projects"] == {"Point"}
+
+
+def test_projects_carry_citation_and_share(built: Path, seeds: Path):
+    for code in ADCODES:
+        projects = gpd.read_file(built / code / "projects.geojson")
+        seed = yaml.safe_load((REPO / "data" / "plans" / f"{code}.yaml").read_text(encoding="utf-8"))["plan"]["seed"]
+        text = (seeds / seed).read_text(encoding="utf-8")
+        assert (projects["seed"] == seed).all(), code
+        assert projects["offset"].between(0, len(text) - 1).all(), code
+        inside = projects["element_ids"].notna()
+        assert inside.sum() > 0 and projects.loc[~inside, "share"].isna().all(), code
+        for ids, share in zip(projects.loc[inside, "element_ids"], projects.loc[inside, "share"]):
+            assert share.split(",") == ["1.000"] * len(ids.split(",")), (code, ids, share)
+        table = pd.read_csv(built / code / "projects.csv", encoding="utf-8-sig")
+        assert list(table.columns[:6]) == ["id", "name", "category", "origin", "seed", "offset"]
+
+
+def test_tables_load_typed_with_their_csvt(built: Path):
+    for code in ADCODES:
+        for name in ("elements", "projects"):
+            info = pyogrio.read_info(built / code / f"{name}.csv")
+            dtypes = dict(zip(info["fields"], info["dtypes"]))
+            header = (built / code / f"{name}.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+            assert list(info["fields"]) == header
+            assert dtypes["id"] == "object"
+            if name == "elements":
+                assert dtypes["area_km2"] == dtypes["redline_share"] == "float64"
+                assert dtypes["projects"] == dtypes["patches"] == "int32"
+            else:
+                assert dtypes["offset"] == "int32" and dtypes["lon"] == "float64"
+                assert dtypes["in_redline"] == "bool"
+            table = pyogrio.read_dataframe(built / code / f"{name}.csv")
+            csv = pd.read_csv(built / code / f"{name}.csv", encoding="utf-8-sig")
+            assert table["area_km2" if name == "elements" else "lon"].tolist() == \
+                csv["area_km2" if name == "elements" else "lon"].tolist()

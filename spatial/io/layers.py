@@ -8,13 +8,24 @@ import geopandas as gpd
 import pandas as pd
 
 from ..layers import DistrictLayers
-from .files import as_multipolygons, staged_dir, write_geojson
+from .csvt import write_csvt
+from .files import as_multi, staged_dir, write_geojson
 from .gpkg import write_gpkg
 from .report import write_csv, write_xlsx
 
 
+def with_nulls(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with empty text as NULL: no value (unknown or not applicable), never ``''``."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col != out.geometry.name and pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].where(out[col] != "", None)
+    return out
+
+
 def layer_frames(layers: DistrictLayers) -> dict[str, gpd.GeoDataFrame]:
-    """The layers written for a district, by file stem, one geometry type each."""
+    """The layers written for a district, by file stem: one geometry type each (multi-part polygons
+    and lines, so every district's layer has the same type), empty text as NULL."""
     out = {
         "boundary": layers.boundary,
         "townships": layers.townships,
@@ -30,12 +41,12 @@ def layer_frames(layers: DistrictLayers) -> dict[str, gpd.GeoDataFrame]:
         if gdf is not None:
             out[name] = gdf
     if layers.overlaps is not None:
-        out["overlaps"] = as_multipolygons(layers.overlaps)
-    return out
+        out["overlaps"] = layers.overlaps
+    return {name: as_multi(with_nulls(gdf)) for name, gdf in out.items()}
 
 
 def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
-    """Write the per-element and per-project tables: CSV, and ``<adcode>.xlsx`` with a notes sheet.
+    """Write the per-element and per-project tables: CSV with its ``.csvt``, and ``<adcode>.xlsx`` with a notes sheet.
 
     Returns
     -------
@@ -44,7 +55,8 @@ def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
     sheets = {"elements": layers.element_stats}
     if layers.project_stats is not None:
         sheets["projects"] = layers.project_stats
-    written = [write_csv(folder / f"{name}.csv", table) for name, table in sheets.items()]
+    written = [path for name, table in sheets.items()
+               for path in (write_csv(folder / f"{name}.csv", table), write_csvt(folder / f"{name}.csvt", table))]
     sheets["notes"] = pd.DataFrame({"note": layers.notes})
     return [*written, write_xlsx(folder / f"{layers.plan.adcode}.xlsx", sheets)]
 
