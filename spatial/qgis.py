@@ -192,12 +192,12 @@ def _fields(fields: Sequence[str], renamed: Mapping[str, str]) -> str:
 
 def legend_name(layer: str, *, official_redlines: bool = False) -> str:
     """The Chinese name a layer goes by in QGIS; illustrative red lines say so."""
-    if layer == "redlines" and not official_redlines:
-        return ILLUSTRATIVE_REDLINES
+    if layer == "redlines":
+        return str(REDLINE_STYLE["label"]) if official_redlines else ILLUSTRATIVE_REDLINES
     return LAYER_NAMES.get(layer, layer)
 
 
-def _renderer(layer: str) -> str | None:
+def _renderer(layer: str, official_redlines: bool) -> str | None:
     """Symbology and labels of a layer, or None when it has no style."""
     roles = [(r, str(s["label"]), s) for r, s in ROLE_STYLE.items()]
     grey = "#969696"
@@ -224,7 +224,7 @@ def _renderer(layer: str) -> str | None:
     if layer == "redlines":  # the legend says so when the red lines are the illustrative sample
         s = REDLINE_STYLE
         xml = _fill(str(s["stroke"]), str(s["fill"]), float(s["fill_opacity"]), float(s["weight"])) + _hatch(s)
-        return _rules("fill", [('"official"', str(s["label"]), xml), ("ELSE", ILLUSTRATIVE_REDLINES, xml)])
+        return _rules("fill", [("ELSE", legend_name(layer, official_redlines=official_redlines), xml)])
     if layer == "overlaps":
         s = OVERLAP_STYLE
         return _single("fill", _line(str(s["stroke"]), float(s["weight"]), str(s["dash"])))
@@ -250,7 +250,8 @@ def _renderer(layer: str) -> str | None:
     return None
 
 
-def layer_qml(layer: str, fields: Sequence[str] = (), *, renamed: Mapping[str, str] | None = None) -> str | None:
+def layer_qml(layer: str, fields: Sequence[str] = (), *, renamed: Mapping[str, str] | None = None,
+              official_redlines: bool = False) -> str | None:
     """QML style for a layer written by :mod:`spatial.io.gpkg`, or None when it has none.
 
     Parameters
@@ -261,8 +262,10 @@ def layer_qml(layer: str, fields: Sequence[str] = (), *, renamed: Mapping[str, s
         The layer's fields as stored (a GeoPackage's ``fid`` first), for their Chinese aliases.
     renamed
         Stored field name -> original name, where a format shortened them (Shapefile).
+    official_redlines
+        The red lines are official data; else their legend says they are illustrative.
     """
-    body = _renderer(layer)
+    body = _renderer(layer, official_redlines)
     if body is None:
         return None
     labelled = "<labeling" in body

@@ -116,3 +116,21 @@ def test_tables_load_typed_with_their_csvt(built: Path):
             csv = pd.read_csv(built / code / f"{name}.csv", encoding="utf-8-sig")
             assert table["area_km2" if name == "elements" else "lon"].tolist() == \
                 csv["area_km2" if name == "elements" else "lon"].tolist()
+
+
+def test_qgis_shows_chinese_titles_aliases_and_illustrative_red_lines(built: Path):
+    report = run_qgis("open_gpkg.py", str(built / "360704" / "360704.gpkg"))["layers"]
+    red = report["redlines"]
+    assert red["title"] == "赣县区 · 生态保护红线（示意，非官方）"
+    assert "示意" in red["abstract"] and "非官方" in red["abstract"] and "EPSG:4490" in red["abstract"]
+    assert red["legend"] == ["生态保护红线（示意，非官方）"]
+    elements = report["elements"]
+    assert elements["title"] == "赣县区 · 空间结构要素" and "002_f001dce688a3cc86.txt" in elements["abstract"]
+    assert {k: elements["aliases"][k] for k in ("id", "name", "structure", "role", "area_km2")} == {
+        "id": "编号", "name": "名称", "structure": "结构", "role": "角色", "area_km2": "面积（平方公里）"}
+    assert elements["legend"][-1] == "其他" and "other" not in sum((r["legend"] for r in report.values()), [])
+    assert report["projects"]["legend"][-2:] == ["其他", "其他"]  # the value `other` and every unknown value
+    assert report["places"]["renderer"] == "singleSymbol" and report["places"]["labels"]
+    assert all(info["title"].startswith("赣县区 · ") for info in report.values())
+    overlaps = report["overlaps"]
+    assert "示意" in overlaps["abstract"] and overlaps["aliases"]["area_m2"] == "面积（平方米）"

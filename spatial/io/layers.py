@@ -7,6 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..layer_info import layer_info
 from ..layers import DistrictLayers
 from .csvt import write_csvt
 from .files import as_multi, staged_dir, write_geojson
@@ -76,6 +77,10 @@ def write_district(layers: DistrictLayers, out_dir: Path) -> list[Path]:
     with staged_dir(target) as stage:
         frames = layer_frames(layers)
         written = [write_geojson(stage / f"{stem}.geojson", gdf, name=f"{code}-{stem}") for stem, gdf in frames.items()]
-        written.append(write_gpkg(stage / f"{code}.gpkg", {k: v for k, v in frames.items() if len(v)}))
+        stored = {k: v for k, v in frames.items() if len(v)}
+        infos = {k: layer_info(k, v, layers) for k, v in stored.items()}
+        written.append(write_gpkg(stage / f"{code}.gpkg", stored,
+                                  titles={k: (i.title, i.abstract) for k, i in infos.items()},
+                                  official_redlines=layers.redlines_official))
         written += write_tables(layers, stage)
     return [target / path.name for path in written]
