@@ -134,3 +134,29 @@ def test_qgis_shows_chinese_titles_aliases_and_illustrative_red_lines(built: Pat
     assert all(info["title"].startswith("赣县区 · ") for info in report.values())
     overlaps = report["overlaps"]
     assert "示意" in overlaps["abstract"] and overlaps["aliases"]["area_m2"] == "面积（平方米）"
+
+
+def test_shapefiles_and_geojson_open_in_qgis_with_styles_and_whole_characters(built: Path):
+    folders = [str(built / code / sub) for code in ADCODES for sub in ("shp", ".")]
+    report = run_qgis("open_files.py", *folders)
+    for code in ADCODES:
+        gpkg = built / code / f"{code}.gpkg"
+        layers = [name for name, _ in pyogrio.list_layers(gpkg) if name != "layer_styles"]
+        for name in layers:
+            shp = report[str(built / code / "shp" / f"{name}.shp")]
+            geojson = report[str(built / code / "." / f"{name}.geojson")]
+            assert shp["valid"] and shp["crs"] == "EPSG:4490" and geojson["crs"] == "EPSG:4326", (code, name)
+            assert shp["replacement_chars"] == [] and shp["longest_text"] <= 254, (code, name)
+            assert shp["count"] == geojson["count"] == pyogrio.read_info(gpkg, layer=name)["features"]
+            assert all(len(f) <= 10 for f in shp["fields"])
+            assert shp["renderer"] == geojson["renderer"] != "singleSymbol" or name in (
+                "boundary", "townships", "places", "overlaps"), (code, name)
+        assert report[str(built / code / "shp" / "elements.shp")]["aliases"]["stru_id"] == "结构编号"
+        assert report[str(built / code / "shp" / "elements.shp")]["labels"]
+    # text longer than a DBF holds is cut at a character, the GeoPackage keeps it whole
+    full = pyogrio.read_dataframe(built / "360704" / "360704.gpkg", layer="projects").set_index("id")["fit_reason"]
+    cut = pyogrio.read_dataframe(built / "360704" / "shp" / "projects.shp").set_index("id")["fit_reason"]
+    long = full[full.str.encode("utf-8").str.len() > 254]
+    assert len(long) >= 10
+    for pid, text in long.items():
+        assert text.startswith(cut[pid]) and 251 <= len(cut[pid].encode("utf-8")) <= 254, pid

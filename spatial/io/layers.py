@@ -9,10 +9,12 @@ import pandas as pd
 
 from ..layer_info import layer_info
 from ..layers import DistrictLayers
+from ..qgis import layer_qml
 from .csvt import write_csvt
-from .files import as_multi, staged_dir, write_geojson
+from .files import as_multi, staged_dir, write_geojson, write_text
 from .gpkg import write_gpkg
 from .report import write_csv, write_xlsx
+from .shapefile import write_shapefiles
 
 
 def with_nulls(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -65,8 +67,10 @@ def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
 def write_district(layers: DistrictLayers, out_dir: Path) -> list[Path]:
     """Write ``out_dir/<adcode>/`` atomically: every file or, on failure, none (old files kept).
 
-    One GeoJSON per layer (EPSG:4326), ``<adcode>.gpkg`` with the non-empty layers in
-    CGCS2000 and their QGIS styles, and the tables of an analysed district (:func:`write_tables`).
+    One GeoJSON per layer (EPSG:4326) with its QGIS style beside it (``<layer>.qml``),
+    ``<adcode>.gpkg`` with the non-empty layers in CGCS2000, their QGIS styles, titles and
+    abstracts, the same layers as Shapefiles in ``shp/`` (see :mod:`spatial.io.shapefile`),
+    the QGIS project ``<adcode>.qgz`` and the tables of an analysed district (:func:`write_tables`).
 
     Returns
     -------
@@ -74,13 +78,21 @@ def write_district(layers: DistrictLayers, out_dir: Path) -> list[Path]:
     """
     code = layers.plan.adcode
     target = Path(out_dir) / code
+    official = layers.redlines_official
     with staged_dir(target) as stage:
         frames = layer_frames(layers)
-        written = [write_geojson(stage / f"{stem}.geojson", gdf, name=f"{code}-{stem}") for stem, gdf in frames.items()]
+        written = []
+        for stem, gdf in frames.items():
+            written.append(write_geojson(stage / f"{stem}.geojson", gdf, name=f"{code}-{stem}"))
+            qml = layer_qml(stem, sorted(c for c in gdf.columns if c != gdf.geometry.name), official_redlines=official)
+            if qml is not None:
+                write_text(stage / f"{stem}.qml", qml)
+                written.append(stage / f"{stem}.qml")
         stored = {k: v for k, v in frames.items() if len(v)}
         infos = {k: layer_info(k, v, layers) for k, v in stored.items()}
         written.append(write_gpkg(stage / f"{code}.gpkg", stored,
                                   titles={k: (i.title, i.abstract) for k, i in infos.items()},
-                                  official_redlines=layers.redlines_official))
+                                  official_redlines=official))
+        written += write_shapefiles(stage / "shp", stored, official_redlines=official)
         written += write_tables(layers, stage)
-    return [target / path.name for path in written]
+    return [target / path.relative_to(stage) for path in written]
