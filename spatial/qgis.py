@@ -250,9 +250,9 @@ def _renderer(layer: str, official_redlines: bool) -> str | None:
     return None
 
 
-def layer_qml(layer: str, fields: Sequence[str] = (), *, renamed: Mapping[str, str] | None = None,
-              official_redlines: bool = False) -> str | None:
-    """QML style for a layer written by :mod:`spatial.io.gpkg`, or None when it has none.
+def layer_style(layer: str, fields: Sequence[str] = (), *, renamed: Mapping[str, str] | None = None,
+                official_redlines: bool = False) -> tuple[str, bool] | None:
+    """A layer's style elements (renderer, labeling, aliases) and whether it is labelled, or None.
 
     Parameters
     ----------
@@ -268,7 +268,16 @@ def layer_qml(layer: str, fields: Sequence[str] = (), *, renamed: Mapping[str, s
     body = _renderer(layer, official_redlines)
     if body is None:
         return None
-    labelled = "<labeling" in body
+    return f"{body}\n{_fields(fields, renamed or {})}", "<labeling" in body
+
+
+def layer_qml(layer: str, fields: Sequence[str] = (), *, renamed: Mapping[str, str] | None = None,
+              official_redlines: bool = False) -> str | None:
+    """QML style file of a layer (see :func:`layer_style`), or None when it has none."""
+    style = layer_style(layer, fields, renamed=renamed, official_redlines=official_redlines)
+    if style is None:
+        return None
+    body, labelled = style
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
             f'<qgis version="{QGIS_VERSION}" styleCategories="Symbology|Labeling|Fields" '
-            f'labelsEnabled="{int(labelled)}">\n{body}\n{_fields(fields, renamed or {})}\n</qgis>\n')
+            f'labelsEnabled="{int(labelled)}">\n{body}\n</qgis>\n')

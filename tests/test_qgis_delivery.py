@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
-import yaml
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from spatial.cli import main
@@ -160,3 +163,62 @@ def test_shapefiles_and_geojson_open_in_qgis_with_styles_and_whole_characters(bu
     assert len(long) >= 10
     for pid, text in long.items():
         assert text.startswith(cut[pid]) and 251 <= len(cut[pid].encode("utf-8")) <= 254, pid
+
+
+def _ppm(path: Path) -> np.ndarray:
+    """A binary PPM (pdftoppm's output) as an array of RGB pixels."""
+    raw = path.read_bytes()
+    magic, width, height, depth, pixels = raw.split(maxsplit=4)
+    assert magic == b"P6" and depth == b"255"
+    return np.frombuffer(pixels, dtype=np.uint8).reshape(int(height), int(width), 3)
+
+
+@pytest.mark.parametrize("code", ADCODES)
+def test_qgis_project_opens_ready_and_prints_an_a3_pdf(built: Path, code: str, tmp_path: Path):
+    # moved away from the build folder with its GeoPackage: the paths are relative
+    for name in (f"{code}.qgz", f"{code}.gpkg"):
+        shutil.copy(built / code / name, tmp_path / name)
+    with zipfile.ZipFile(tmp_path / f"{code}.qgz") as zf:
+        qgs = zf.read(f"{code}.qgs").decode("utf-8")
+    assert f"./{code}.gpkg|layername=" in qgs and "/tmp" not in qgs
+    report = run_qgis("open_project.py", str(tmp_path / f"{code}.qgz"), str(tmp_path / "map.pdf"))
+    assert report["read"] and report["relative"]
+    assert report["crs"] == f"EPSG:{_zone(built / code)}" and report["crs"] in ("EPSG:4547", "EPSG:4548")
+    layers = report["layers"]
+    assert all(lay["valid"] and lay["crs"] == "EPSG:4490" for lay in layers), [lay["name"] for lay in layers]
+    assert all(str(tmp_path) in lay["source"] for lay in layers)
+    names = [lay["name"] for lay in layers]
+    assert names[:2] == ["行政区界", "生态保护红线（示意，非官方）"] and names[-4:] == ["地名", "河流道路", "水体绿地", "乡镇（街道）"]
+    # one group per structure with elements; only the headline structure is on; features per group as in the data
+    elements = gpd.read_file(built / code / "elements.geojson")
+    plan = yaml.safe_load((REPO / "data" / "plans" / f"{code}.yaml").read_text(encoding="utf-8"))
+    lead = next((s for s in plan["structures"] if s["kind"] == "overall"), plan["structures"][0])
+    grouped = [lay for lay in layers if lay["group"]]
+    assert {lay["group"] for lay in grouped} == {f"{s['slogan']}（{s['name']}）" for s in plan["structures"]
+                                                 if s["id"] in set(elements["structure_id"])}
+    for lay in grouped:
+        sid = lay["subset"].split("'")[1]
+        assert lay["visible"] == (sid == lead["id"]), lay["name"]
+        if lay["name"] == "空间结构要素":
+            assert lay["count"] == (elements["structure_id"] == sid).sum()
+            assert lay["aliases"]["area_km2"] == "面积（平方公里）" and lay["aliases"]["structure"] == "结构"
+    red = layers[1]
+    assert red["visible"] and "示意" in red["title"]
+    assert report["page_mm"] == [420.0, 297.0] and report["map_crs"] == report["crs"]
+    assert report["legend"]["layers"] == ["行政区界", "生态保护红线（示意，非官方）", *[
+        lay["name"] for lay in grouped if lay["visible"]], "规划项目"]
+    assert report["scalebars"] == ["公里"] and report["pictures"][0].endswith("north_arrow.svg")
+    assert any(text.startswith(plan["plan"]["district"]) and lead["slogan"] in text for text in report["labels"])
+    assert any("示意" in text and "非官方" in text for text in report["labels"])
+    assert any(plan["plan"]["seed"] in text for text in report["labels"])
+    assert report["pdf"] == 0  # QgsLayoutExporter.Success
+    info = subprocess.run(["pdfinfo", str(tmp_path / "map.pdf")], capture_output=True, text=True, check=True).stdout
+    assert "Pages:           1" in info and "1191 x 842 pts (A3)" in info
+    subprocess.run(["pdftoppm", "-r", "20", str(tmp_path / "map.pdf"), str(tmp_path / "page")], check=True)
+    pixels = _ppm(next(tmp_path.glob("page*.ppm")))
+    assert pixels.shape[:2] == (234, 331)  # A3 landscape at 20 dpi
+    inked, dark = (pixels < 230).any(axis=2), pixels.min(axis=2) < 100
+    assert inked.mean() > 0.05 and dark.mean() < 0.2  # a drawn map, not a blank or black page
+    assert dark[:12].mean() > 0.01  # the title across the top
+    colour = pixels.max(axis=2).astype(int) - pixels.min(axis=2) > 40
+    assert colour.mean() > 0.003  # the planning colours (zones, cores, green red lines, projects), not grey only

@@ -10,8 +10,9 @@ import pandas as pd
 from ..layer_info import layer_info
 from ..layers import DistrictLayers
 from ..qgis import layer_qml
+from ..qgis_project import project_qgz
 from .csvt import write_csvt
-from .files import as_multi, staged_dir, write_geojson, write_text
+from .files import as_multi, staged_dir, write_bytes, write_geojson, write_text
 from .gpkg import write_gpkg
 from .report import write_csv, write_xlsx
 from .shapefile import write_shapefiles
@@ -93,6 +94,8 @@ def write_district(layers: DistrictLayers, out_dir: Path) -> list[Path]:
         written.append(write_gpkg(stage / f"{code}.gpkg", stored,
                                   titles={k: (i.title, i.abstract) for k, i in infos.items()},
                                   official_redlines=official))
+        write_bytes(stage / f"{code}.qgz", project_qgz(layers, stored, infos))
+        written.append(stage / f"{code}.qgz")
         written += write_shapefiles(stage / "shp", stored, official_redlines=official)
         written += write_tables(layers, stage)
     return [target / path.relative_to(stage) for path in written]
