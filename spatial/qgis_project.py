@@ -13,6 +13,7 @@ import io
 import math
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 import geopandas as gpd
@@ -60,6 +61,7 @@ def headline(structures: list[StructureInfo]) -> StructureInfo:
     return next((s for s in structures if s.kind == "overall"), structures[0])
 
 
+@lru_cache(maxsize=None)
 def _srs(epsg: int) -> str:
     """A ``spatialrefsys`` element as QGIS writes it (WKT, auth id)."""
     crs = CRS.from_epsg(epsg)
@@ -158,10 +160,11 @@ def _layout(layers: DistrictLayers, extent: tuple[float, float, float, float], l
     legend_tree = "".join(f'<layer-tree-layer id={quoteattr(lay.id)} name={quoteattr(lay.name)} checked="Qt::Checked" '
                           f'expanded="1" providerKey="ogr" source=""><customproperties/></layer-tree-layer>'
                           for lay in legend)
-    styles = "".join(f'<style name="{n}" alignment="1" marginTop="{m}"><styleFont description="{_font(s, b)}" '
-                     'style=""/></style>' for n, s, m, b in (("title", 12, 0, True), ("group", 10, 2, True),
-                                                              ("subgroup", 9, 2, False), ("symbol", 8, 1.5, False),
-                                                              ("symbolLabel", 8, 1.5, False)))
+    styles = "".join(f'<style name="{n}" alignment="1" marginTop="{m}" marginLeft="{left}">'
+                     f'<styleFont description="{_font(s, b)}" style=""/></style>'
+                     for n, s, m, left, b in (("title", 12, 0, 0, True), ("group", 10, 2, 0, True),
+                                              ("subgroup", 9, 2, 0, False), ("symbol", 8, 1.5, 0, False),
+                                              ("symbolLabel", 8, 1.5, 2, False)))
     legend_item = _item(65642, "00000000-0000-4000-8000-000000000002", PANEL_X, y, PAGE[0] - PANEL_X - 10, 150,
                         f'title="图例" map_uuid="{{{map_uuid}}}" legendFilterByMap="1" resizeToContents="0" '
                         'symbolWidth="7" symbolHeight="4" columnCount="1" splitLayer="1" equalColumnWidth="0" '
