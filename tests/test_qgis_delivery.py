@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -222,3 +223,21 @@ def test_qgis_project_opens_ready_and_prints_an_a3_pdf(built: Path, code: str, t
     assert dark[:12].mean() > 0.01  # the title across the top
     colour = pixels.max(axis=2).astype(int) - pixels.min(axis=2) > 40
     assert colour.mean() > 0.003  # the planning colours (zones, cores, green red lines, projects), not grey only
+
+
+def test_official_red_lines_are_named_as_such(synth: Path, tmp_path: Path):
+    red = gpd.GeoDataFrame({"名称": ["清河水源涵养区"], "红线类型": ["水源涵养"]},
+                           geometry=[shapely.box(114.95, 25.95, 115.05, 26.03)], crs=4326)
+    red.to_file(tmp_path / "hx.geojson", driver="GeoJSON")
+    res = CliRunner().invoke(main, ["build", "--data", str(synth / "data"), "--seeds", str(synth / "seeds"),
+                                    "--layers", str(synth / "layers"), "--maps", str(synth / "maps"),
+                                    "--redlines", str(tmp_path / "hx.geojson")])
+    assert res.exit_code == 0, res.output
+    out = synth / "layers" / "999901"
+    gpkg = run_qgis("open_gpkg.py", str(out / "999901.gpkg"))["layers"]["redlines"]
+    assert gpkg["legend"] == ["生态保护红线"] and gpkg["title"] == "测试区 · 生态保护红线"
+    assert "示意" not in gpkg["abstract"] and "hx.geojson" in gpkg["abstract"]
+    project = run_qgis("open_project.py", str(out / "999901.qgz"), str(tmp_path / "map.pdf"))
+    assert [lay["name"] for lay in project["layers"][:2]] == ["行政区界", "生态保护红线"]
+    assert project["legend"]["layers"][:2] == ["行政区界", "生态保护红线"]
+    assert not any("非官方" in text for text in project["labels"]) and project["pdf"] == 0
