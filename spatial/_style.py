@@ -122,4 +122,5 @@ FIELD_ALIASES: Mapping[str, str] = MappingProxyType({
     "nearest_redline_id": "最近红线编号", "nearest_redline_type": "最近红线类型", "redline_verdict": "红线判定",
     "type": "类型", "official": "官方数据", "element_id": "要素编号", "element_name": "要素名称",
     "redline_id": "红线编号", "redline_type": "红线类型", "lon": "经度", "lat": "纬度",
+    "basis_zh": "依据（中文）", "interpretation_zh": "解读说明（中文）", "section": "章节",
 })
