@@ -162,11 +162,14 @@ def build_district(inp: DistrictInputs, *, official_townships: gpd.GeoDataFrame 
 
 
 def locate_plan_projects(inp: DistrictInputs, *, file: str) -> gpd.GeoDataFrame | None:
-    """The plan's own projects (data/projects/<adcode>.csv), located from the gazetteer."""
+    """The plan's own projects (data/projects/<adcode>.csv), located from the gazetteer, citing
+    their plan passage as elements do (``seed``, ``offset``)."""
     if inp.projects_table is None:
         return None
-    return locate_projects(inp.projects_table, places=inp.places, features=inp.features,
-                           adcode=inp.spec.plan.adcode, source=file)
+    located = locate_projects(inp.projects_table, places=inp.places, features=inp.features,
+                              adcode=inp.spec.plan.adcode, source=file)
+    located.insert(located.columns.get_loc("offset"), "seed", inp.spec.plan.seed)
+    return located
 
 
 def redline_verdict(red: pd.DataFrame, precision_m: pd.Series) -> np.ndarray:

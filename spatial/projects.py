@@ -627,7 +627,7 @@ def element_pairs(geoms, elements: gpd.GeoDataFrame, *, share_threshold: float =
     Returns
     -------
     (project positions, element positions, shares)
-        Sorted by project, then element id; shares are NaN for points.
+        Sorted by project, then element id; shares are 1 for points.
     """
     geoms = np.asarray(geoms, dtype=object)
     egeoms = np.asarray(elements.geometry.values, dtype=object)
@@ -635,7 +635,7 @@ def element_pairs(geoms, elements: gpd.GeoDataFrame, *, share_threshold: float =
     poly = np.isin(shapely.get_type_id(geoms), (3, 6))
     pt_idx = np.flatnonzero(~poly)
     pp, pe = tree.query(geoms[pt_idx], predicate="intersects")
-    pp, ps = pt_idx[pp], np.full(len(pp), np.nan)
+    pp, ps = pt_idx[pp], np.ones(len(pp))  # a point lies wholly in each element it meets
     if poly.any():
         poly_idx = np.flatnonzero(poly)
         qp, qe = tree.query(geoms[poly_idx], predicate="intersects")
@@ -680,8 +680,8 @@ def join_projects(projects: gpd.GeoDataFrame, elements: gpd.GeoDataFrame, *, sha
     -------
     projects : GeoDataFrame
         The input plus ``element_ids`` (","-joined, sorted), ``element_names`` ("、"-joined, same
-        order), ``share`` (parcels: the share each of those elements covers, ","-joined, 3
-        decimals), ``nearest_element_id``, ``nearest_element_name``, ``nearest_distance_m``
+        order), ``share`` (the share of the project each of those elements covers, ","-joined, 3
+        decimals: 1 for a point), ``nearest_element_id``, ``nearest_element_name``, ``nearest_distance_m``
         (only for projects in no element; metres in the district's Gauss-Kruger zone, 0.1 m),
         ``fit`` (conflict if any element clashes, else fits if any element is meant for the
         category, else neutral), ``fit_reason`` and ``fit_reason_en`` (one sentence per element).
@@ -716,8 +716,8 @@ def join_projects(projects: gpd.GeoDataFrame, elements: gpd.GeoDataFrame, *, sha
     out = projects.copy()
     out["element_ids"] = _group_join(pos, eids[epos], n, ",")
     out["element_names"] = _group_join(pos, enames[epos], n, LIST_SEP)
-    share_text = np.array(["" if np.isnan(s) else f"{s:.3f}" for s in shares], dtype=object)
-    out["share"] = np.where(np.isin(shapely.get_type_id(geoms), (3, 6)), _group_join(pos, share_text, n, ","), "")
+    share_text = np.array([f"{s:.3f}" for s in shares], dtype=object)
+    out["share"] = _group_join(pos, share_text, n, ",")
     fit_zh = _group_join(pos, zh[pc, epos], n, "；")
     fit_en = _group_join(pos, en[pc, epos], n, "; ")
 
@@ -775,7 +775,8 @@ def project_table(projects: gpd.GeoDataFrame) -> pd.DataFrame:
     Parcels get the lon/lat of a point inside them. Rows sorted by id.
     """
     pts = shapely.point_on_surface(np.asarray(projects.geometry.values, dtype=object))
-    lead = ["id", "name", "category", "origin", "anchor", "basis", "basis_zh", "precision_m", "source_row"]
+    lead = ["id", "name", "category", "origin", "seed", "offset", "anchor", "basis", "basis_zh", "precision_m",
+            "source_row"]
     joined = ["element_ids", "element_names", "share", "fit", "fit_reason", "fit_reason_en",
               "nearest_element_id", "nearest_element_name", "nearest_distance_m"]
     table = pd.DataFrame(projects.drop(columns=projects.geometry.name))

@@ -179,8 +179,8 @@ def test_cli_gbk_shapefile_in_gauss_kruger(tmp_path, elements_file):
     out = tmp_path / "out"
     result = run("--elements", elements_file, "--redlines", shp, "--projects", projects, "--out", out)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["elements.csv", "overlap.xlsx", "overlaps.gpkg",
-                                                      "projects.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["elements.csv", "elements.csvt", "overlap.xlsx",
+                                                      "overlaps.gpkg", "projects.csv", "projects.csvt"]
     raw = (out / "elements.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     table = pd.read_csv(out / "elements.csv", encoding="utf-8-sig").set_index("id")
@@ -395,7 +395,8 @@ def test_cli_workers_give_the_single_process_tables_and_progress_goes_to_stderr(
     one = _spatial(*common, "--out", "one", cwd=tmp_path)
     assert one.returncode == 0, one.stderr
     assert one.stdout.split() == [str(Path("one") / n) for n in
-                                  ("elements.csv", "projects.csv", "overlap.xlsx", "overlaps.gpkg")]
+                                  ("elements.csv", "projects.csv", "overlap.xlsx", "overlaps.gpkg", "elements.csvt",
+                                   "projects.csvt")]
     assert "intersecting elements with red lines:" in one.stderr and "Traceback" not in one.stderr
     two = _spatial(*common, "--workers", "2", "--quiet", "--out", "two", cwd=tmp_path)
     assert two.returncode == 0, two.stderr

@@ -98,8 +98,11 @@ def test_workbook_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
 # --- overlap report ---------------------------------------------------------------------------
 def test_report_writes_tables_and_a_spatially_indexed_geopackage(tmp_path):
     written = _report(tmp_path)
-    assert written == [tmp_path / n for n in ("elements.csv", "projects.csv", "overlap.xlsx", "overlaps.gpkg")]
-    assert _files(tmp_path) == ["elements.csv", "overlap.xlsx", "overlaps.gpkg", "projects.csv"]
+    assert written == [tmp_path / n for n in ("elements.csv", "projects.csv", "overlap.xlsx", "overlaps.gpkg",
+                                              "elements.csvt", "projects.csvt")]
+    assert (tmp_path / "elements.csvt").read_text() == '"String","String","Real","Integer","Integer(Boolean)"\n'
+    assert _files(tmp_path) == ["elements.csv", "elements.csvt", "overlap.xlsx", "overlaps.gpkg", "projects.csv",
+                               "projects.csvt"]
     raw = (tmp_path / "elements.csv").read_bytes()
     lines = raw.decode("utf-8-sig").splitlines()
     assert raw.startswith(b"\xef\xbb\xbf") and lines[0] == "id,name,area_m2,patches,in_redline"
@@ -125,7 +128,8 @@ def _check_pieces(back: gpd.GeoDataFrame) -> None:
 @pytest.mark.parametrize("fmt", ["parquet", "geojson"])
 def test_report_pieces_as_parquet_or_geojson(tmp_path, fmt):
     _report(tmp_path, fmt)
-    assert _files(tmp_path) == ["elements.csv", "overlap.xlsx", f"overlaps.{fmt}", "projects.csv"]
+    assert _files(tmp_path) == ["elements.csv", "elements.csvt", "overlap.xlsx", f"overlaps.{fmt}",
+                               "projects.csv", "projects.csvt"]
     path = tmp_path / f"overlaps.{fmt}"
     _check_pieces(gpd.read_parquet(path) if fmt == "parquet" else pyogrio.read_dataframe(path))
 

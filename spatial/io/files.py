@@ -95,11 +95,15 @@ def by_id(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(key, kind="mergesort", ignore_index=True)
 
 
-def as_multipolygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The layer with each Polygon made a one-part MultiPolygon: one geometry type in every format."""
+def as_multi(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with each Polygon (LineString) made a one-part MultiPolygon (MultiLineString).
+
+    One geometry type per layer in every format and every district; points stay points.
+    """
     geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
-    single = shapely.get_type_id(geoms) == 3
-    geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(single.sum()))
+    types = shapely.get_type_id(geoms)
+    for single, make in ((types == 3, shapely.multipolygons), (types == 1, shapely.multilinestrings)):
+        geoms[single] = make(geoms[single], indices=np.arange(single.sum()))
     out = gdf.copy()
     out[gdf.geometry.name] = geoms
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,7 +29,8 @@ VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?)"""
 
 
 def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: int = 4490,
-               compact: bool = True, multi: bool = False) -> Path:
+               compact: bool = True, multi: bool = False, titles: Mapping[str, tuple[str, str]] | None = None,
+               official_redlines: bool = False) -> Path:
     """Write a GeoPackage holding ``frames`` (layer name -> layer) atomically, reproducibly.
 
     Each layer is reprojected to ``epsg``, sorted by id, rounded (attributes and coordinates,
@@ -36,6 +38,8 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
     ``compact`` rewrites the file without free pages (SQLite VACUUM): smaller, but a second
     pass over the whole file, which large outputs skip (their bytes are reproducible either way).
     ``multi`` writes single parts as one-part multi geometries (GDAL converts while writing).
+    ``titles`` (layer name -> title, abstract) go into ``gpkg_contents`` (identifier, description);
+    ``official_redlines`` says whether a ``redlines`` layer is official (else its legend says 示意).
     """
     with atomic_path(path) as tmp:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
@@ -53,10 +57,13 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
             with db:  # one transaction
                 db.execute(_STYLES_DDL)
                 for name in frames:
-                    qml = layer_qml(name)
+                    fields = ["fid", *(c for c in frames[name].columns if c != frames[name].geometry.name)]
+                    qml = layer_qml(name, fields, official_redlines=official_redlines)
                     if qml is not None:
                         db.execute(_STYLE_ROW, (name, qml, "spatial planning-diagram style", FIXED_TIME, name))
                 db.execute(_STYLES_CONTENT, (FIXED_TIME,))
+                db.executemany("UPDATE gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
+                               [(title, abstract, name) for name, (title, abstract) in (titles or {}).items()])
             if compact:
                 db.execute("VACUUM")
     return Path(path)

@@ -8,15 +8,30 @@ import geopandas as gpd
 import pandas as pd
 
 from ..errors import InputError
+from ..layer_info import layer_info
 from ..layers import DistrictLayers, StructureInfo
 from ..plans import PlanSpec
-from .files import as_multipolygons, staged_dir, write_geojson
+from ..qgis import layer_qml
+from ..qgis_project import project_qgz
+from .csvt import write_csvt
+from .files import as_multi, staged_dir, write_bytes, write_geojson, write_text
 from .gpkg import write_gpkg
 from .report import write_csv, write_xlsx
+from .shapefile import write_shapefiles
+
+
+def with_nulls(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with empty text as NULL: no value (unknown or not applicable), never ``''``."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col != out.geometry.name and pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].where(out[col] != "", None)
+    return out
 
 
 def layer_frames(layers: DistrictLayers) -> dict[str, gpd.GeoDataFrame]:
-    """The layers written for a district, by file stem, one geometry type each."""
+    """The layers written for a district, by file stem: one geometry type each (multi-part polygons
+    and lines, so every district's layer has the same type), empty text as NULL."""
     out = {
         "boundary": layers.boundary,
         "townships": layers.townships,
@@ -32,12 +47,12 @@ def layer_frames(layers: DistrictLayers) -> dict[str, gpd.GeoDataFrame]:
         if gdf is not None:
             out[name] = gdf
     if layers.overlaps is not None:
-        out["overlaps"] = as_multipolygons(layers.overlaps)
-    return out
+        out["overlaps"] = layers.overlaps
+    return {name: as_multi(with_nulls(gdf)) for name, gdf in out.items()}
 
 
 def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
-    """Write the per-element and per-project tables: CSV, and ``<adcode>.xlsx`` with a notes sheet.
+    """Write the per-element and per-project tables: CSV with its ``.csvt``, and ``<adcode>.xlsx`` with a notes sheet.
 
     Returns
     -------
@@ -46,7 +61,8 @@ def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
     sheets = {"elements": layers.element_stats}
     if layers.project_stats is not None:
         sheets["projects"] = layers.project_stats
-    written = [write_csv(folder / f"{name}.csv", table) for name, table in sheets.items()]
+    written = [path for name, table in sheets.items()
+               for path in (write_csv(folder / f"{name}.csv", table), write_csvt(folder / f"{name}.csvt", table))]
     sheets["notes"] = pd.DataFrame({"note": layers.notes})
     return [*written, write_xlsx(folder / f"{layers.plan.adcode}.xlsx", sheets)]
 
@@ -54,8 +70,10 @@ def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
 def write_district(layers: DistrictLayers, out_dir: Path) -> list[Path]:
     """Write ``out_dir/<adcode>/`` atomically: every file or, on failure, none (old files kept).
 
-    One GeoJSON per layer (EPSG:4326), ``<adcode>.gpkg`` with the non-empty layers in
-    CGCS2000 and their QGIS styles, and the tables of an analysed district (:func:`write_tables`).
+    One GeoJSON per layer (EPSG:4326) with its QGIS style beside it (``<layer>.qml``),
+    ``<adcode>.gpkg`` with the non-empty layers in CGCS2000, their QGIS styles, titles and
+    abstracts, the same layers as Shapefiles in ``shp/`` (see :mod:`spatial.io.shapefile`),
+    the QGIS project ``<adcode>.qgz`` and the tables of an analysed district (:func:`write_tables`).
 
     Returns
     -------
@@ -63,12 +81,26 @@ def write_district(layers: DistrictLayers, out_dir: Path) -> list[Path]:
     """
     code = layers.plan.adcode
     target = Path(out_dir) / code
+    official = layers.redlines_official
     with staged_dir(target) as stage:
         frames = layer_frames(layers)
-        written = [write_geojson(stage / f"{stem}.geojson", gdf, name=f"{code}-{stem}") for stem, gdf in frames.items()]
-        written.append(write_gpkg(stage / f"{code}.gpkg", {k: v for k, v in frames.items() if len(v)}))
+        written = []
+        for stem, gdf in frames.items():
+            written.append(write_geojson(stage / f"{stem}.geojson", gdf, name=f"{code}-{stem}"))
+            qml = layer_qml(stem, sorted(c for c in gdf.columns if c != gdf.geometry.name), official_redlines=official)
+            if qml is not None:
+                write_text(stage / f"{stem}.qml", qml)
+                written.append(stage / f"{stem}.qml")
+        stored = {k: v for k, v in frames.items() if len(v)}
+        infos = {k: layer_info(k, v, layers) for k, v in stored.items()}
+        written.append(write_gpkg(stage / f"{code}.gpkg", stored,
+                                  titles={k: (i.title, i.abstract) for k, i in infos.items()},
+                                  official_redlines=official))
+        write_bytes(stage / f"{code}.qgz", project_qgz(layers, stored, infos))
+        written.append(stage / f"{code}.qgz")
+        written += write_shapefiles(stage / "shp", stored, official_redlines=official)
         written += write_tables(layers, stage)
-    return [target / path.name for path in written]
+    return [target / path.relative_to(stage) for path in written]
 
 
 def read_district(layers_dir: Path, spec: PlanSpec) -> DistrictLayers:

@@ -17,7 +17,8 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from .files import as_multipolygons, atomic_files, atomic_path, write_geojson, write_geoparquet
+from .csvt import write_csvt
+from .files import as_multi, atomic_files, atomic_path, write_geojson, write_geoparquet
 from .gpkg import write_gpkg
 from .precision import rounded
 
@@ -110,14 +111,14 @@ def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame, fmt: str) -> None:
     if fmt == "gpkg":
         write_gpkg(path, {"overlaps": overlaps}, epsg=4326, compact=False, multi=True)
     elif fmt == "parquet":
-        write_geoparquet(path, as_multipolygons(overlaps))
+        write_geoparquet(path, as_multi(overlaps))
     else:
         write_geojson(path, overlaps, name="overlaps", multi=True)
 
 
 def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, projects: pd.DataFrame,
                          notes: list[tuple[str, str]], overlaps: gpd.GeoDataFrame, fmt: str = "gpkg") -> list[Path]:
-    """Write elements.csv, projects.csv, overlap.xlsx and ``overlaps.<fmt>`` into ``out_dir``.
+    """Write elements.csv, projects.csv (each with its ``.csvt``), overlap.xlsx and ``overlaps.<fmt>`` into ``out_dir``.
 
     All four are complete before the first replaces an older file; on an error none is
     written and no temporary file is left behind. Pieces are sorted by id, in EPSG:4326.
@@ -133,13 +134,15 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
     """
     if fmt not in OVERLAP_FORMATS:
         raise ValueError(f"unknown overlap format {fmt!r}: choose one of {', '.join(OVERLAP_FORMATS)}")
-    names = ["elements.csv", "projects.csv", "overlap.xlsx", f"overlaps.{fmt}"]
-    with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces), \
+    names = ["elements.csv", "projects.csv", "overlap.xlsx", f"overlaps.{fmt}", "elements.csvt", "projects.csvt"]
+    with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces, elements_csvt, projects_csvt), \
             ThreadPoolExecutor(1) as pool:
         # GDAL writes the pieces (releasing the GIL) while Python writes the tables
         pieces_written = pool.submit(_write_pieces, pieces, overlaps, fmt)
         write_csv(elements_csv, elements)
         write_csv(projects_csv, projects)
+        write_csvt(elements_csvt, elements)
+        write_csvt(projects_csvt, projects)
         if len(projects) >= XLSX_MAX_ROWS:  # more than a sheet holds: the CSV has them all
             notes = [*notes, ("projects", f"{len(projects)} projects: more rows than an Excel sheet holds; "
                               "see projects.csv")]

@@ -1,7 +1,8 @@
 """Run by the system Python with QGIS: open every layer of a GeoPackage as QGIS does and report.
 
 Usage: python3 open_gpkg.py FILE.gpkg  -> JSON on stdout (validity, counts, CRS, default
-renderer and its category colours, ids, and ellipsoidal areas measured by QGIS on GRS80).
+renderer and its category colours, legend labels, field aliases, title and abstract, whether
+labels are on, ids, and ellipsoidal areas measured by QGIS on GRS80).
 """
 
 import json
@@ -24,6 +25,10 @@ for name in names:
     info = {"valid": layer.isValid(), "count": layer.featureCount(), "crs": layer.crs().authid()}
     renderer = layer.renderer()
     info["renderer"] = renderer.type() if renderer else None
+    info["legend"] = [item.label() for item in renderer.legendSymbolItems()] if renderer else []
+    info["aliases"] = {f.name(): layer.attributeAlias(i) for i, f in enumerate(layer.fields())}
+    info["title"], info["abstract"] = layer.metadata().title(), layer.metadata().abstract()
+    info["labels"] = layer.labelsEnabled()
     if renderer is not None and renderer.type() == "categorizedSymbol":
         info["attr"] = renderer.classAttribute()
         info["categories"] = {str(c.value()): c.symbol().color().name() for c in renderer.categories()}
