@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the tests use for real: Chromium (maps in a browser), QGIS's Python
-# (GeoPackages opened by QGIS) and CJK fonts (screenshots that show Chinese).
+# (GeoPackages opened by QGIS), Debian's GDAL for Python (raster attribute tables read back)
+# and CJK fonts (screenshots that show Chinese).
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 /usr/bin/python3 -c "import qgis.core" 2>/dev/null || need+=(python3-qgis)
+/usr/bin/python3 -c "from osgeo import gdal" 2>/dev/null || need+=(python3-gdal)
 [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

@@ -18,6 +18,9 @@ COMMANDS = {
     "build": ("build", "Build layers, tables and maps for the districts in the data folder."),
     "overlap": ("overlap", "Measure how much of each element lies in red lines, and where projects lie."),
     "extract": ("extract", "Draft a plan spec (YAML) from a plan's text: slogans, parts, members."),
+    "zonal": ("zonal", "Class areas or statistics of a raster in each element, and its value at projects."),
+    "slope": ("slope", "Slope in degrees from a DEM in any CRS."),
+    "rasterize": ("rasterize", "The layout and red lines on exactly a template raster's grid."),
 }
 
 
