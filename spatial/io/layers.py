@@ -44,6 +44,8 @@ def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
     sheets = {"elements": layers.element_stats}
     if layers.project_stats is not None:
         sheets["projects"] = layers.project_stats
+    if layers.landcover is not None:
+        sheets["landcover"] = layers.landcover
     written = [write_csv(folder / f"{name}.csv", table) for name, table in sheets.items()]
     sheets["notes"] = pd.DataFrame({"note": layers.notes})
     return [*written, write_xlsx(folder / f"{layers.plan.adcode}.xlsx", sheets)]
