@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from spatial.crs import ellipsoidal_area_m2
 from spatial.raster import grid, zonal
 from spatial.raster.grid import open_raster
 from spatial.raster.zonal import zonal_categorical, zonal_continuous
+from test_qgis import qgis_python  # noqa: F401  (the fixture: system Python with QGIS)
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 QGIS_ZONAL = Path(__file__).parent / "qgis" / "zonal_statistics.py"
@@ -399,3 +401,87 @@ def test_rasterize_rejects_a_missing_field(rasters, tmp_path):
     assert res.exit_code == 2
     assert "field role: no such field; fix: pass --field with one of: id" in res.output
     assert not (tmp_path / "o.tif").exists()
+
+
+def _qgis_zonal(python: str, raster: Path, polygons: Path, *extra: str) -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run([python, str(QGIS_ZONAL), str(raster), str(polygons), *extra], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_qgis_zonal_statistics_agree_and_the_centre_rule_is_further_off(rasters, tmp_path, qgis_python):
+    """QGIS 3.22's Zonal statistics and Zonal histogram (cell-centre rule) on the same rasters and polygons (EPSG:4326)."""
+    transform = rasters["gk_t"]
+    elements = _elements(transform, "EPSG:4547")
+    elements.to_file(tmp_path / "e.geojson")
+    dem = _linear_dem(tmp_path / "dem.tif", "EPSG:4547", transform)
+    qgis = _qgis_zonal(qgis_python, dem, tmp_path / "e.geojson")
+    with open_raster(dem) as ds:
+        ours = zonal_continuous(ds, elements).set_index("id")
+    local = elements.to_crs(4547).set_index("id").geometry
+    for fid, q in qgis.items():
+        exact = _plane(local[fid].centroid.x, local[fid].centroid.y, transform)
+        assert ours.loc[fid, "mean"] == pytest.approx(q["mean"], abs=0.05), fid
+        assert abs(ours.loc[fid, "mean"] - exact) <= max(abs(q["mean"] - exact), 0.005), fid
+        assert ours.loc[fid, "count"] == pytest.approx(q["count"], rel=0.01), fid
+        assert ours.loc[fid, "min"] <= q["min"] and ours.loc[fid, "max"] >= q["max"]
+    lc = _write(tmp_path / "lc.tif", _class_bands()[:1], "EPSG:4547", transform, NODATA)
+    qgis = _qgis_zonal(qgis_python, lc, tmp_path / "e.geojson", "--histogram")
+    with open_raster(lc) as ds:
+        table = zonal_categorical(ds, elements)
+    exact = _vector_class_areas(elements, transform, "EPSG:4547", REGIONS)
+    ours = {(r.id, r["class"]): r.area_m2 for _, r in table.iterrows()}
+    centre = {(fid, int(c)): n * GK_RES ** 2 for fid, q in qgis.items() for c, n in q["hist"].items()
+              if c != "NODATA" and n}
+    assert set(centre) == set(ours) == set(exact)
+    for key, m2 in exact.items():
+        assert centre[key] == pytest.approx(ours[key], rel=0.02), key
+    err_ours = sum(abs(ours[k] - m2) for k, m2 in exact.items())
+    err_centre = sum(abs(centre[k] - m2) for k, m2 in exact.items())
+    assert err_ours < err_centre / 10
+
+
+def test_build_adds_land_cover_shares_and_project_slope(synth: Path, tmp_path: Path):
+    """Land cover in EPSG:4326 (class 1 west of 115°E, 2 east, a nodata strip), a plane DEM in EPSG:4547."""
+    ll = from_origin(114.7, 26.2, 0.001, 0.001)
+    cols = np.arange(600)
+    lc = np.where(114.7 + (cols + 0.5) * 0.001 < 115.0, 1, 2).astype(np.uint8)[None, :].repeat(450, axis=0)
+    lc[:, 449:451] = NODATA  # 115.149-115.151°E
+    landcover = _write(tmp_path / "lc.tif", lc, "EPSG:4326", ll, NODATA)
+    (tmp_path / "classes.csv").write_text("class,name\n1,耕地\n2,林地\n", encoding="utf-8")
+    gk = from_origin(570_000, 2_900_000, 100, 100)
+    rows, cols = np.mgrid[0:600, 0:600]
+    x, y = gk * (cols + 0.5, rows + 0.5)
+    dem = _write(tmp_path / "dem.tif", (100 + 0.3 * (x - 570_000) + 0.4 * (y - 2_840_000)).astype("float32"),
+                 "EPSG:4547", gk)
+    (tmp_path / "p.csv").write_text("id,name,category,lon,lat\nA,甲,工业,115.0,26.0\nB,乙,工业,115.1,25.95\n",
+                                    encoding="utf-8")
+    res = CliRunner().invoke(main, ["build", "--data", str(synth / "data"), "--seeds", str(synth / "seeds"),
+                                    "--layers", str(synth / "layers"), "--maps", str(synth / "maps"),
+                                    "--projects", str(tmp_path / "p.csv"), "--projects-crs", "wgs84",
+                                    "--raster", str(landcover), "--classes", str(tmp_path / "classes.csv"),
+                                    "--dem", str(dem)])
+    assert res.exit_code == 0, res.output
+    out = synth / "layers" / "999901"
+    elements = gpd.read_file(out / "elements.geojson").set_index("id")
+    stats = pd.read_csv(out / "elements.csv", encoding="utf-8-sig").set_index("id")
+    west = shapely.box(114.7, 25.75, 115.0, 26.2)
+    strip = shapely.box(115.149, 25.75, 115.151, 26.2)
+    for fid, geom in elements.geometry.items():
+        valid = geom.difference(strip)
+        share_west = ellipsoidal_area_m2([valid.intersection(west)])[0] / ellipsoidal_area_m2([valid])[0]
+        assert stats.loc[fid, "landcover_1_share"] == pytest.approx(share_west, abs=1e-4), fid
+        assert stats.loc[fid, "landcover_1_share"] + stats.loc[fid, "landcover_2_share"] == pytest.approx(1, abs=1e-6)
+    long = pd.read_csv(out / "landcover.csv", encoding="utf-8-sig")
+    assert long.columns.tolist() == ["id", "class", "class_name", "colour", "area_km2", "share"]
+    assert set(long["class_name"]) == {"耕地", "林地"}
+    projects = pd.read_csv(out / "projects.csv", encoding="utf-8-sig").set_index("id")
+    assert projects["slope_deg"].to_numpy() == pytest.approx(np.degrees(np.arctan(0.5)), abs=1e-3)
+    pts = gpd.GeoSeries(gpd.points_from_xy([115.0, 115.1], [26.0, 25.95]), crs=4326).to_crs(4547)
+    r, c = rasterio.transform.rowcol(gk, pts.x, pts.y)
+    cx, cy = gk * (np.asarray(c) + 0.5, np.asarray(r) + 0.5)  # the centre of the cell each project is in
+    assert projects["elevation_m"].to_numpy() == pytest.approx(100 + 0.3 * (cx - 570_000) + 0.4 * (cy - 2_840_000))
+    html = (synth / "maps" / "999901.html").read_text(encoding="utf-8")
+    assert "土地覆盖" in html and "耕地" in html and "坡度" in html

@@ -8,6 +8,7 @@ exactly on the raster's ellipsoid in Lambert cylindrical equal-area coordinates
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,10 @@ from ..errors import InputError
 
 #: Cells exactextract holds at once per raster (value, weights): about 32 MB of float64 each.
 WINDOW_CELLS = 4_000_000
-#: Rows written at a time by the raster writers (bounded memory on any width).
-BLOCK_ROWS = 1024
+#: Cells the raster writers hold per block of full rows (bounded memory on any width).
+BLOCK_CELLS = 4_000_000
+#: GDAL's block cache while reading and writing here (MB); GDAL's default is 5 % of the machine's memory.
+GDAL_CACHE_MB = 128
 #: Creation options of every GeoTIFF written here (tiled, DEFLATE); COG adds overviews.
 GTIFF_OPTIONS = {"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate", "bigtiff": "if_safer"}
 COG_OPTIONS = {"compress": "deflate", "blocksize": 512, "bigtiff": "if_safer"}
@@ -128,10 +131,16 @@ def profile_like(ds: rasterio.io.DatasetReader, dtype: str, nodata: float | None
             "transform": ds.transform, "dtype": dtype, "nodata": nodata, **GTIFF_OPTIONS}
 
 
-def row_blocks(height: int, rows: int = BLOCK_ROWS):
-    """Windows of full rows, ``rows`` at a time, covering a raster of ``height`` rows (any width)."""
+def row_blocks(height: int, width: int, cells: int = BLOCK_CELLS) -> Iterator[tuple[int, int]]:
+    """(first row, rows) of blocks of full rows of about ``cells`` cells covering a height x width raster."""
+    rows = max(1, cells // max(1, width))
     for top in range(0, height, rows):
         yield top, min(rows, height - top)
+
+
+def bounded_cache() -> rasterio.Env:
+    """A rasterio environment with GDAL's block cache limited to :data:`GDAL_CACHE_MB`."""
+    return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB)
 
 
 def copy_to_cog(tiled: Path, out: Path, *, resampling: str = "nearest") -> None:

@@ -26,7 +26,7 @@ from rasterio.windows import transform as window_transform
 from .._style import REDLINE_STYLE, ROLE_STYLE, zone_tint
 from ..io.files import atomic_files
 from ..io.report import CSV_ENCODING, rounded
-from .grid import copy_to_cog, profile_like, row_areas_m2, row_blocks
+from .grid import bounded_cache, copy_to_cog, profile_like, row_areas_m2, row_blocks
 
 FIELDS = ("role", "id", "structure")
 #: Codes of the restriction layer and what they mean.
@@ -62,18 +62,19 @@ def _burn_to(ds: rasterio.io.DatasetReader, shapes: gpd.GeoSeries, codes: np.nda
     top_code = int(max(codes.max(initial=0), fill))
     cells, area = np.zeros(top_code + 1), np.zeros(top_code + 1)
     tree = shapely.STRtree(shapes.to_numpy())
-    with rasterio.open(path, "w", **profile_like(ds, "uint16", None)) as dst:
-        for top, n in row_blocks(ds.height):
+    with bounded_cache(), rasterio.open(path, "w", **profile_like(ds, "uint16", None)) as dst:
+        for top, n in row_blocks(ds.height, ds.width):
             window = Window(0, top, ds.width, n)
-            wt = window_transform(window, ds.transform)
             box = shapely.box(*rasterio.windows.bounds(window, ds.transform))
             hit = np.sort(tree.query(box, predicate="intersects"))
-            block = burn(zip(shapes.to_numpy()[hit], codes[hit].tolist()), out_shape=(n, ds.width), transform=wt,
-                         fill=fill, dtype="uint16") if len(hit) else np.full((n, ds.width), fill, np.uint16)
+            block = burn(zip(shapes.to_numpy()[hit], codes[hit].tolist()), out_shape=(n, ds.width),
+                         transform=window_transform(window, ds.transform), fill=fill,
+                         dtype="uint16") if len(hit) else np.full((n, ds.width), fill, np.uint16)
             dst.write(block, 1, window=window)
-            row_area = np.broadcast_to(row_areas_m2(ds, np.arange(top, top + n))[:, None], block.shape)
-            cells += np.bincount(block.ravel(), minlength=top_code + 1)[:top_code + 1]
-            area += np.bincount(block.ravel(), weights=row_area.ravel(), minlength=top_code + 1)[:top_code + 1]
+            per_row = np.bincount((np.arange(n)[:, None] * (top_code + 1) + block).ravel(),
+                                  minlength=n * (top_code + 1)).reshape(n, top_code + 1)
+            cells += per_row.sum(axis=0)
+            area += row_areas_m2(ds, np.arange(top, top + n)) @ per_row
     return cells, area
 
 
@@ -119,7 +120,8 @@ def _write_coded(ds: rasterio.io.DatasetReader, shapes: gpd.GeoSeries, codes: np
         with rasterio.open(tiled, "r+") as dst:
             dst.write_colormap(1, {int(c): tuple(int(h[k:k + 2], 16) for k in (1, 3, 5)) + (255,)
                                    for c, h in zip(table["code"], table["colour"])})
-        copy_to_cog(tiled, tif)
+        with bounded_cache():
+            copy_to_cog(tiled, tif)
         rounded(table).to_csv(csv, index=False, lineterminator="\n", encoding=CSV_ENCODING)
         aux.write_text(rat_xml(table), encoding="utf-8")
         style.write_text(qml(table), encoding="utf-8")

@@ -17,7 +17,7 @@ from pyproj import CRS
 from rasterio.windows import Window
 
 from ..io.files import atomic_path
-from .grid import copy_to_cog, is_geographic, profile_like, row_blocks
+from .grid import BLOCK_CELLS, bounded_cache, copy_to_cog, is_geographic, profile_like, row_blocks
 
 SLOPE_NODATA = -9999.0
 
@@ -60,12 +60,13 @@ def slope(dem: rasterio.io.DatasetReader, out: str | Path, *, band: int = 1) -> 
     """Write the slope (degrees, float32, nodata :data:`SLOPE_NODATA`) of ``band`` of ``dem`` to ``out``.
 
     Same grid as the DEM; a compressed Cloud-Optimised GeoTIFF, written atomically; the DEM is
-    read :data:`~spatial.raster.grid.BLOCK_ROWS` rows (plus a halo row each side) at a time.
+    read in blocks of full rows (an eighth of :data:`~spatial.raster.grid.BLOCK_CELLS` cells,
+    plus a halo row each side), with GDAL's cache bounded.
     """
-    with atomic_path(out) as cog, tempfile.TemporaryDirectory(dir=cog.parent) as tmp_dir:
+    with bounded_cache(), atomic_path(out) as cog, tempfile.TemporaryDirectory(dir=cog.parent) as tmp_dir:
         tmp = Path(tmp_dir) / "slope.tif"
         with rasterio.open(tmp, "w", **profile_like(dem, "float32", SLOPE_NODATA)) as dst:
-            for top, n in row_blocks(dem.height):
+            for top, n in row_blocks(dem.height, dem.width, BLOCK_CELLS // 8):  # a dozen float64 temporaries
                 r0, r1 = max(0, top - 1), min(dem.height, top + n + 1)
                 z = dem.read(band, window=Window(0, r0, dem.width, r1 - r0), masked=True).astype("float64")
                 z = np.pad(z.filled(np.nan), ((int(top == r0), top + n + 1 - r1), (1, 1)), constant_values=np.nan)

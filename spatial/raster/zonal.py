@@ -18,7 +18,7 @@ from exactextract.raster import RasterioRasterSource
 
 from ..crs import M2_PER_MU
 from ..errors import InputError
-from .grid import WINDOW_CELLS, CellAreas
+from .grid import WINDOW_CELLS, CellAreas, bounded_cache
 
 #: Percentiles of the continuous statistics (coverage-weighted, as exactextract's ``quantile``).
 PERCENTILES = (10, 25, 50, 75, 90)
@@ -48,9 +48,10 @@ def _stats(ds: rasterio.io.DatasetReader, band: int, elements: gpd.GeoDataFrame,
     sources = {"value": RasterioRasterSource(ds, band, name="value"), "area": CellAreas(ds, band)}
     ops = [Operation(stat, name, sources[on], sources["area"] if weighted else None, options)
            for stat, name, on, weighted, options in stats]
-    return exact_extract(list(sources.values()), _in_raster_crs(elements, ds), ops, weights=sources["area"],
-                         include_cols=["zone"], output="pandas",
-                         max_cells_in_memory=WINDOW_CELLS).rename(columns={"zone": "id"})
+    with bounded_cache():
+        res = exact_extract(list(sources.values()), _in_raster_crs(elements, ds), ops, weights=sources["area"],
+                            include_cols=["zone"], output="pandas", max_cells_in_memory=WINDOW_CELLS)
+    return res.rename(columns={"zone": "id"})
 
 
 def zonal_categorical(ds: rasterio.io.DatasetReader, elements: gpd.GeoDataFrame, *, band: int = 1,
