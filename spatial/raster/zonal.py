@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 from exactextract import Operation, exact_extract
 from exactextract.raster import RasterioRasterSource
 
@@ -36,7 +37,14 @@ def _in_raster_crs(elements: gpd.GeoDataFrame, ds: rasterio.io.DatasetReader) ->
     src = elements[[elements.geometry.name]].assign(zone=elements["id"].astype(str).to_numpy())
     step = 0.001 if src.crs.is_geographic else 100.0
     src = src.set_geometry(src.geometry.segmentize(step))
-    return src.to_crs(ds.crs).reset_index(drop=True)
+    out = src.to_crs(ds.crs).reset_index(drop=True)
+    bad = ~np.isfinite(shapely.get_coordinates(out.geometry.to_numpy(), return_index=False)).all(axis=1)
+    if bad.any():
+        owner = shapely.get_coordinates(out.geometry.to_numpy(), return_index=True)[1][bad][0]
+        raise InputError.one("--elements", f"element {out['zone'].iloc[owner]}",
+                             f"cannot be placed in the raster's CRS ({ds.crs.to_string()})",
+                             "check the elements' CRS, or give --raster a raster that covers them")
+    return out
 
 
 #: One exactextract statistic: (stat, output column, read from "value" or "area", area-weighted, options).
