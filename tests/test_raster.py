@@ -497,3 +497,16 @@ def test_elements_that_cannot_be_reprojected_are_an_input_error(rasters):
         zonal_categorical(ds, wrong)
     assert str(err.value) == ("--elements: element gk-as-degrees: cannot be placed in the raster's CRS (EPSG:4547); "
                               "fix: check the elements' CRS, or give --raster a raster that covers them")
+
+
+def test_flag_without_projects_and_the_python_api(rasters, tmp_path):
+    import spatial
+
+    _elements(rasters["gk_t"], "EPSG:4547").to_file(tmp_path / "e.geojson")
+    res = CliRunner().invoke(main, ["zonal", "--raster", str(rasters["gk"]), "--elements", str(tmp_path / "e.geojson"),
+                                    "--flag", "value>1", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert res.output == "error: --flag: given without --projects; fix: add --projects FILE, the sites the flags are about\n"
+    with spatial.open_raster(rasters["gk"]) as ds:
+        table = spatial.zonal_categorical(ds, gpd.read_file(tmp_path / "e.geojson"))
+    assert sorted(set(table["id"])) == ["quad", "round", "tri"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from ..errors import InputError
 from ..io.files import atomic_files
 from ..io.report import CSV_ENCODING, rounded
 from ..io.tables import read_table
@@ -46,7 +47,7 @@ def zonal(raster_path: Path, elements_path: Path, out_dir: Path, categorical: bo
     name = value_name or ("class" if categorical else "value")
     rules = [parse_flag(text, [name]) for text in flags]
     if rules and projects_path is None:
-        raise click.UsageError("--flag needs --projects")
+        raise InputError.one("--flag", "", "given without --projects", "add --projects FILE, the sites the flags are about")
     names = read_class_names(read_table(classes_path), str(classes_path)) if classes_path else None
     elements = with_ids(read_vector(elements_path, geometry="polygon"), elements_path, id_field)
     projects = with_ids(read_vector(projects_path), projects_path, id_field) if projects_path else None

@@ -38,10 +38,10 @@ def _in_raster_crs(elements: gpd.GeoDataFrame, ds: rasterio.io.DatasetReader) ->
     step = 0.001 if src.crs.is_geographic else 100.0
     src = src.set_geometry(src.geometry.segmentize(step))
     out = src.to_crs(ds.crs).reset_index(drop=True)
-    bad = ~np.isfinite(shapely.get_coordinates(out.geometry.to_numpy(), return_index=False)).all(axis=1)
-    if bad.any():
-        owner = shapely.get_coordinates(out.geometry.to_numpy(), return_index=True)[1][bad][0]
-        raise InputError.one("--elements", f"element {out['zone'].iloc[owner]}",
+    coords, owner = shapely.get_coordinates(out.geometry.to_numpy(), return_index=True)
+    bad = owner[~np.isfinite(coords).all(axis=1)]
+    if len(bad):
+        raise InputError.one("--elements", f"element {out['zone'].iloc[bad[0]]}",
                              f"cannot be placed in the raster's CRS ({ds.crs.to_string()})",
                              "check the elements' CRS, or give --raster a raster that covers them")
     return out
