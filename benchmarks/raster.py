@@ -7,7 +7,10 @@ whole process under ``/usr/bin/time -v`` (wall time, peak RSS) and checks the cl
 against the exact answer from the polygons alone (the element, reprojected as the command does,
 intersected with each class's rectangles; planar area in EPSG:4547, as the raster's cells are).
 
-Run: .venv/bin/python benchmarks/raster.py [--size 20000] [--dir /tmp/spatial-raster-bench]
+With ``--slope`` it also makes a plane DEM (float32) of the same size and times ``spatial slope``
+on it, checking the slope of every inner cell against the plane's.
+
+Run: .venv/bin/python benchmarks/raster.py [--size 20000] [--dir /tmp/spatial-raster-bench] [--slope]
 """
 
 from __future__ import annotations
@@ -56,6 +59,19 @@ def make_raster(path: Path, size: int) -> None:
             inside = (rows >= r0) & (rows < r1)
             block[inside, c0:c1] = NODATA
             dst.write(block, 1, window=Window(0, top, size, len(rows)))
+
+
+def make_dem(path: Path, size: int) -> None:
+    """A plane rising 0.3 m per metre east and 0.4 m per metre north: slope atan(0.5) = 26.565°."""
+    transform = from_origin(*ORIGIN, CELL, CELL)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=1, dtype="float32", crs="EPSG:4547",
+                       transform=transform, tiled=True, blockxsize=512, blockysize=512, compress="deflate",
+                       predictor=3, bigtiff="yes") as dst:
+        x = (np.arange(size) + 0.5) * CELL
+        for top in range(0, size, 512):
+            y = (size - np.arange(top, min(size, top + 512)) - 0.5) * CELL
+            dst.write((0.3 * x[None, :] + 0.4 * y[:, None]).astype("float32"), 1,
+                      window=Window(0, top, size, len(y)))
 
 
 def make_elements(size: int, seed: int = 20240601) -> gpd.GeoDataFrame:
@@ -112,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/spatial-raster-bench"))
+    parser.add_argument("--slope", action="store_true", help="also time spatial slope on a plane DEM of the same size")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     raster = args.dir / f"landcover_{args.size}.tif"
@@ -134,6 +151,19 @@ def main() -> None:
     print("| command | wall s | peak RSS MiB |\n|---|---:|---:|")
     print(f"| spatial zonal --categorical | {z_wall:.1f} | {z_rss:.0f} |")
     print(f"| spatial rasterize | {r_wall:.1f} | {r_rss:.0f} |")
+    if args.slope:
+        dem = args.dir / f"dem_{args.size}.tif"
+        if not dem.exists():
+            make_dem(dem, args.size)
+        s_wall, s_rss = timed_run([spatial, "slope", "--dem", str(dem), "--out", str(args.dir / "slope.tif")])
+        worst = 0.0
+        with rasterio.open(args.dir / "slope.tif") as src:
+            for top in range(0, args.size, 256):  # every cell but the raster's outer ring (edges use the centre)
+                strip = src.read(1, window=Window(0, top, args.size, min(256, args.size - top)))[:, 1:-1]
+                rows = np.arange(top, top + len(strip))
+                strip = strip[(rows > 0) & (rows < args.size - 1)]
+                worst = max(worst, float(np.abs(strip - np.degrees(np.arctan(0.5))).max()))
+        print(f"| spatial slope | {s_wall:.1f} | {s_rss:.0f} |  (largest slope error {worst:.1e}° off the outer ring)")
     print(f"class areas vs exact: max relative error {rel.max():.2e} over {len(big)} pairs > 1 km²; "
           f"total |error| / total area {(ours.reindex(exact.index).fillna(0) - exact).abs().sum() / exact.sum():.2e}; "
           f"pairs missing {len(exact.index.difference(ours.index))}, extra {len(ours.index.difference(exact.index))}")
