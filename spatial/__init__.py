@@ -31,6 +31,8 @@ _API = {
     "join_projects": "projects", "locate_projects": "projects", "read_user_projects": "projects",
     "load_redlines": "redlines", "prepare_redlines": "redlines", "sample_redlines": "redlines",
     "render_district": "render", "render_index": "render",
+    "open_raster": "raster.grid", "zonal_categorical": "raster.zonal", "zonal_continuous": "raster.zonal",
+    "sample_points": "raster.sample", "rasterize_layout": "raster.rasterize",
 }
 
 __all__ = sorted(_API)

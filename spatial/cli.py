@@ -20,6 +20,9 @@ COMMANDS = {
     "extract": ("extract", "Draft a plan spec (YAML) from a plan's text: slogans, parts, members."),
     "figure": ("figure", "Draw a structure as a print-quality planning diagram (PNG, PDF, SVG)."),
     "init": ("init", "Write a starter data folder (plan spec, gazetteer, projects) for a new district."),
+    "zonal": ("zonal", "Class areas or statistics of a raster in each element, and its value at projects."),
+    "slope": ("slope", "Slope in degrees from a DEM in any CRS."),
+    "rasterize": ("rasterize", "The layout and red lines on exactly a template raster's grid."),
 }
 
 

@@ -40,7 +40,8 @@ class DistrictLayers:
 
     ``elements`` holds every element as a polygon (axes as their corridor band, nodes as a
     buffer); ``axes`` their centrelines; ``nodes`` the points. ``projects``, ``redlines``,
-    ``overlaps`` and ``element_stats`` are filled by later stages and may be None.
+    ``overlaps`` and ``element_stats`` are filled by later stages and may be None; so is
+    ``landcover`` (class areas per element, long form; ``spatial build --raster``).
     """
 
     plan: PlanMeta
@@ -59,6 +60,7 @@ class DistrictLayers:
     overlaps: gpd.GeoDataFrame | None = None
     element_stats: pd.DataFrame | None = None
     project_stats: pd.DataFrame | None = None
+    landcover: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     #: The plan's text when it was at hand: maps quote the cited passages from it (not stored).
     seed_text: str | None = None

@@ -36,6 +36,7 @@ from .errors import InputError
 from .citations import PlanText
 from .plans import PlanSpec, category_label
 from .layers import DistrictLayers
+from .raster.popup import popup_shares
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Basemaps ``render_district`` offers; ``custom`` takes ``tile_url``.
@@ -289,7 +290,7 @@ def _element_popup(row: pd.Series, layers: DistrictLayers, projects: dict[str, l
     return _html("popup_element.html.j2", e=e, role_label=st.ROLE_STYLE[row["role"]]["label"], stats=stats,
                  source=_source(layers, text, int(row["offset"]), _text(row["section"])),
                  projects=None if projects is None else projects.get(row["id"], []),
-                 redline_note=_redline_note(layers))
+                 redline_note=_redline_note(layers), landcover=popup_shares(layers.landcover, row["id"]))
 
 
 # --- the map -----------------------------------------------------------------------------------
@@ -570,7 +571,9 @@ def _project_layer(m: folium.Map, layers: DistrictLayers, crs: str, search: list
              "precision_m": None if pd.isna(row.get("precision_m")) else float(row["precision_m"]),
              "basis": _text(row.get("basis_zh")),
              "redline": _REDLINE_VERDICT.get(_text(row.get("redline_verdict"))),
-             "redline_m": None if pd.isna(row.get("redline_distance_m")) else float(row["redline_distance_m"])}
+             "redline_m": None if pd.isna(row.get("redline_distance_m")) else float(row["redline_distance_m"]),
+             "elevation_m": None if pd.isna(row.get("elevation_m")) else float(row["elevation_m"]),
+             "slope_deg": None if pd.isna(row.get("slope_deg")) else float(row["slope_deg"])}
         source = None if pd.isna(row.get("offset")) else _source(layers, text, int(row["offset"]))
         popup = _html("popup_project.html.j2", p=p, colour=colour, elements=elements, source=source)
         feats.append(_feature(g, {"name": p["name"], "key": _text(row["id"]), "popup": popup,

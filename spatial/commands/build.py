@@ -89,6 +89,12 @@ def _notes(layers: DistrictLayers, redline_notes: list[str], official: bool) -> 
 @click.option("--townships", "townships_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Official township polygons (replace the approximate Voronoi cells).")
 @click.option("--township-field", default=None, help="Name field of the township file.")
+@click.option("--raster", "landcover_path", type=click.Path(path_type=Path), default=None,
+              help="Land-cover raster (class codes, any CRS): class shares in each element's table and popup.")
+@click.option("--classes", "classes_path", type=click.Path(path_type=Path), default=None,
+              help="Class table for --raster (.csv/.xlsx, columns class,name).")
+@click.option("--dem", "dem_path", type=click.Path(path_type=Path), default=None,
+              help="DEM (metres, any CRS): elevation and slope at each project.")
 @click.option("--figures", is_flag=True, help="Also draw each structure as an A4 planning diagram: maps/figures/<adcode>_<structure>.png.")
 @click.option("--quiet", is_flag=True, help="Print no progress or summary, only errors.")
 def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, layers_dir: Path, maps_dir: Path,
@@ -96,7 +102,8 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
           projects_path: Path | None,
           projects_crs: str | None, projects_layer: str | None, strict: bool, redlines_path: Path | None,
           redlines_layer: str | None, redlines_crs: str | None, buffer_m: float, townships_path: Path | None,
-          township_field: str | None, figures: bool, quiet: bool) -> None:
+          township_field: str | None, landcover_path: Path | None, classes_path: Path | None, dem_path: Path | None,
+          figures: bool, quiet: bool) -> None:
     """Build layers/ and maps/ for ADCODES (default: every plan in the data folder).
 
     Everything is read and computed before the first file is written, so a bad input leaves
@@ -152,6 +159,12 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
                     red_notes, official = report.notes, False
                 results[code] = analyse(layers, projects=projects, redlines=redlines, redlines_official=official,
                                         redlines_source=source, notes=_notes(layers, red_notes, official), buffer_m=buffer_m)
+            if landcover_path is not None or dem_path is not None:
+                from ..raster.district import add_rasters  # rasterio and exactextract only when asked for
+
+                with stages.stage(f"{code}: land cover and terrain"):
+                    results[code] = add_rasters(results[code], landcover=landcover_path, classes=classes_path,
+                                                dem=dem_path)
         token = os.environ.get("TIANDITU_TOKEN")
         with stages.stage("rendering maps"):
             html = {code: render_district(layers, basemap=basemap, tile_url=tile_url, tile_crs=tile_crs,

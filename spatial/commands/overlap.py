@@ -5,35 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..io.report import CSV_ENCODING, OVERLAP_FORMATS, write_overlap_report
-from ..io.vector import read_vector
+from ..io.vector import read_vector, with_ids
 from ..overlap import gk_epsg_of, overlap_elements, overlap_projects
 from ..progress import Stages
 from ..redlines import load_redlines
-
-
-def _with_ids(gdf: gpd.GeoDataFrame, path: Path, id_field: str) -> gpd.GeoDataFrame:
-    """The layer with its ``id_field`` as a unique text ``id`` column, or an InputError."""
-    if id_field not in gdf.columns:
-        fields = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
-        raise InputError.one(path, f"field {id_field}", "no such id field",
-                             f"pass --id-field with one of: {fields}")
-    ids = gdf[id_field]
-    if ids.isna().any():
-        rows = ", ".join(str(i + 1) for i in ids.index[ids.isna()][:10])
-        raise InputError.one(path, f"field {id_field}, row(s) {rows}", "empty id", "give every feature an id")
-    ids = ids.astype(str)
-    if not ids.is_unique:
-        dup = ", ".join(sorted(ids[ids.duplicated()].unique())[:10])
-        raise InputError.one(path, f"field {id_field}", f"duplicate id(s): {dup}", "make the ids unique")
-    out = gdf.drop(columns=[c for c in ("id",) if c in gdf.columns and c != id_field]).copy()
-    out["id"] = ids.to_numpy()
-    return out
 
 
 @click.command("overlap")
@@ -73,8 +53,8 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
                              "use --workers N for a local cluster or --scheduler ADDRESS for an existing one")
     with Stages(quiet=quiet) as stages:
         with stages.stage("reading elements and projects"):
-            elements = _with_ids(read_vector(elements_path, geometry="polygon"), elements_path, id_field)
-            projects = _with_ids(read_vector(projects_path), projects_path, id_field) if projects_path else None
+            elements = with_ids(read_vector(elements_path, geometry="polygon"), elements_path, id_field)
+            projects = with_ids(read_vector(projects_path), projects_path, id_field) if projects_path else None
         with stages.stage("reading and repairing red lines"):
             hint = float(elements.to_crs(4326).total_bounds[[0, 2]].mean())
             redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint)

@@ -61,6 +61,8 @@ def write_tables(layers: DistrictLayers, folder: Path) -> list[Path]:
     sheets = {"elements": layers.element_stats}
     if layers.project_stats is not None:
         sheets["projects"] = layers.project_stats
+    if layers.landcover is not None:
+        sheets["landcover"] = layers.landcover
     written = [path for name, table in sheets.items()
                for path in (write_csv(folder / f"{name}.csv", table), write_csvt(folder / f"{name}.csvt", table))]
     sheets["notes"] = pd.DataFrame({"note": layers.notes})

@@ -193,3 +193,22 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
     if encoding is not None:
         gdf.attrs["encoding"] = encoding
     return gdf
+
+
+def with_ids(gdf: gpd.GeoDataFrame, path: Path, id_field: str) -> gpd.GeoDataFrame:
+    """The layer with its ``id_field`` as a unique text ``id`` column, or an InputError."""
+    if id_field not in gdf.columns:
+        fields = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
+        raise InputError.one(path, f"field {id_field}", "no such id field",
+                             f"pass --id-field with one of: {fields}")
+    ids = gdf[id_field]
+    if ids.isna().any():
+        rows = ", ".join(str(i + 1) for i in ids.index[ids.isna()][:10])
+        raise InputError.one(path, f"field {id_field}, row(s) {rows}", "empty id", "give every feature an id")
+    ids = ids.astype(str)
+    if not ids.is_unique:
+        dup = ", ".join(sorted(ids[ids.duplicated()].unique())[:10])
+        raise InputError.one(path, f"field {id_field}", f"duplicate id(s): {dup}", "make the ids unique")
+    out = gdf.drop(columns=[c for c in ("id",) if c in gdf.columns and c != id_field]).copy()
+    out["id"] = ids.to_numpy()
+    return out
