@@ -179,16 +179,30 @@ def test_killed_builds_leave_old_or_new_and_rerun_completes(tmp_path, states):
     old, new = states
     rng = random.Random(11)
     seen = {"old": 0, "new": 0, "journal": 0}
-    for i in range(6):
-        out = tmp_path / f"k{i}"
+
+    def start(out: Path) -> tuple[subprocess.Popen, float]:
+        """A NEW build over the OLD outputs, once its write phase (the staging folder) has begun."""
         copy_state("old", out)
         proc = subprocess.Popen(build_cmd(out, NEW), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if i % 2:  # any moment of the first seconds (reading, computing, rendering)
-            time.sleep(rng.uniform(0.3, 4.0))
-        else:  # a moment of the write phase: from the staging folder's appearance on
-            while proc.poll() is None and not any(p.name.startswith(STAGE_PREFIX) for p in (out / "layers").iterdir()):
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0.0, 1.5))
+        t0 = time.perf_counter()
+        while proc.poll() is None and not any(p.name.startswith(STAGE_PREFIX) for p in (out / "layers").iterdir()):
+            time.sleep(0.002)
+        return proc, time.perf_counter() - t0
+
+    proc, before_writing = start(tmp_path / "measure")
+    t0 = time.perf_counter()
+    assert proc.wait() == 0
+    writing = time.perf_counter() - t0  # how long the write phase and the switch take on this machine
+    for i in range(6):
+        out = tmp_path / f"k{i}"
+        if i % 2:  # any moment before or while writing
+            copy_state("old", out)
+            proc = subprocess.Popen(build_cmd(out, NEW), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.2, before_writing + writing))
+        else:  # a moment of the write phase, up to its end
+            proc, _ = start(out)
+            time.sleep(rng.uniform(0.5, 1.05) * writing)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         journal = (out / "layers" / JOURNAL_NAME).exists()
@@ -201,7 +215,7 @@ def test_killed_builds_leave_old_or_new_and_rerun_completes(tmp_path, states):
         result = run(build_cmd(out, NEW))
         assert result.returncode == 0, result.stderr
         assert snapshot(out) == new and leftovers(out) == []
-    assert seen["old"] >= 1  # the random moments reach into the build (not only after it)
+    assert seen["old"] >= 1 and seen["new"] >= 1  # the moments fall before and after the switch
     print("killed builds:", seen)
 
 

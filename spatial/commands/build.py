@@ -117,7 +117,7 @@ def _carry_figures(current: Path, stage: Path, codes: set[str]) -> None:
 @click.option("--no-wait", is_flag=True, help="Stop with an error, instead of waiting, while another build writes the same outputs.")
 @click.option("--embed-token", is_flag=True,
               help="Write $TIANDITU_TOKEN into maps built with --basemap tianditu (default: the map asks for the key).")
-@click.option("--quiet", is_flag=True, help="Print no progress or summary, only errors.")
+@click.option("--quiet", is_flag=True, help="Print no progress or summary, only warnings and errors.")
 def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, layers_dir: Path, maps_dir: Path,
           offline: bool, basemap: str, tile_url: str | None, tile_crs: str, cdn: str, assets_dir: Path | None,
           projects_path: Path | None,
@@ -133,6 +133,7 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
     the previous outputs as they were.
     """
     console = Console(stderr=True, soft_wrap=True, quiet=quiet)
+    warn = Console(stderr=True, soft_wrap=True, highlight=False)  # skipped rows, missing red lines: even with --quiet
     if figures:
         from ..figure import check_fonts, write_figures  # matplotlib only when asked for
         check_fonts()  # before any file is written
@@ -163,7 +164,7 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
                 id_field=projects_id_field, name_field=projects_name_field, lon_field=projects_lon_field,
                 lat_field=projects_lat_field, category_field=projects_category_field)
             for p in problems:
-                console.print(f"[yellow]skipped:[/] {p}")
+                warn.print(f"skipped: {p}", markup=False)
         official_redlines = None
         if redlines_path is not None:  # read and repaired once, cut per district below
             official_redlines, official_report = load_redlines(redlines_path, layer=redlines_layer, crs=redlines_crs,
@@ -190,7 +191,7 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
                     if redlines.empty:
                         miss = f"the red lines in {redlines_path.name} ({extent(official_redlines)}) miss {code} " \
                                f"{inp.spec.plan.district}: zero red-line overlap there"
-                        console.print(f"warning: {miss}", markup=False, highlight=False)
+                        warn.print(f"warning: {miss}", markup=False)
                         red_notes = [*red_notes, miss]
                     official, source = True, redlines_path.name
                 else:
@@ -212,7 +213,7 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
                                           assets_dir=(assets_dir or default_node_modules()) if offline else None)
                     for code, layers in results.items()}
         outputs = Outputs({layers_dir: "--layers", maps_dir: "--maps"}, no_wait=no_wait,
-                          say=lambda text: console.print(text, markup=False))
+                          say=lambda text: warn.print(text, markup=False))
         with stages.stage("writing layers, tables and maps (one transaction)"), transaction(outputs) as staged:
             for code, layers in results.items():
                 write_district(layers, staged(layers_dir))
