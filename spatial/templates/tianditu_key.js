@@ -7,7 +7,7 @@
         history.replaceState(null, "", location.pathname + location.search);
     }
     try { key = key || localStorage.getItem(store); } catch (e) {}
-    key = key || window.prompt("天地图底图需要您的密钥（key），只保存在本浏览器中。\nTianditu basemap: your key (kept in this browser only).") || "";
+    key = key || window.prompt("天地图底图需要您的密钥（key），只保存在本浏览器中。") || "";
     try { if (key) { localStorage.setItem(store, key); } } catch (e) {}
     L.TileLayer.prototype.options.tk = function () { return encodeURIComponent(key); };
 })();
