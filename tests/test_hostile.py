@@ -122,6 +122,7 @@ def O(make: Callable[[Path], dict[str, Path]], *more: str) -> Callable[[Path], l
     return args
 
 
+INIT = ["--adcode", "360102", "--province", "江西省", "--city", "南昌市", "--district", "东湖区"]
 HOSTILE = "=HYPERLINK(\"http://evil.example/x\",\"点我\")"
 CASES = [
     # --- project tables ---------------------------------------------------------------------------
@@ -208,6 +209,14 @@ CASES = [
         d / "far.geojson", [box(116.5, 28.0, 116.6, 28.1)])}), "ok"),
     Case("overlap", "workers and scheduler", O(lambda d: {}, "--workers", "1", "--scheduler", "tcp://x:1"), "error",
          ("--scheduler",)),
+    Case("overlap", "--out not writable", lambda d: [a if a != str(d / "maps") else "/proc/spatial-out"
+                                                     for a in O(lambda d: {})(d)], "error", ("/proc/spatial-out",)),
+    # --- spatial init -----------------------------------------------------------------------------------
+    Case("init", "a starter file exists", lambda d: ["init", str(_write(d / "README.md", "mine").parent), *INIT], "error",
+         ("never overwrites",)),
+    Case("init", "folder not creatable", lambda d: ["init", "/proc/spatial-init", *INIT], "error",
+         ("/proc/spatial-init",)),
+    Case("init", "unknown adcode format", lambda d: ["init", str(d / "new"), "--adcode", "36-01", *INIT[2:]], "error"),
     # --- spatial extract ------------------------------------------------------------------------------
     Case("extract", "missing file", lambda d: ["extract", str(d / "none.txt")], "error"),
     Case("extract", "binary file", lambda d: ["extract", str(_write(d / "b.txt", b"\xff\xfe\x00\x81" * 50))], "ok",
