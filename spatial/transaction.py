@@ -3,8 +3,8 @@
 The output folders (``layers/``, ``maps/``) hold plain folders and files, as the repository
 commits them, so no single rename can switch them all. A build therefore:
 
-1. takes an exclusive lock (``fcntl.flock`` on ``.spatial-build.lock`` in every output folder;
-   a second build waits, or stops with ``--no-wait``);
+1. takes an exclusive lock (``fcntl.flock`` on ``.spatial-build.lock`` in every output folder,
+   removed again when done; a second build waits, or stops with ``--no-wait``);
 2. completes a switch a killed build left half done (see 5), removes the staging folders of
    killed builds;
 3. writes every new folder and file into a staging folder beside its target (same file system);
@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +102,34 @@ def _io_error(exc: OSError, folder: Path, flag: str) -> InputError:
                           fix.get(exc.errno, f"check the folder or choose another with {flag}"))
 
 
+def _flock(handle, folder: Path, flag: str, out: Outputs):
+    """Lock the open lock file ``handle``, waiting (or not: ``--no-wait``) for another build.
+
+    The holder removes the file when done, so a lock won on a file that is no longer the one at
+    its path is let go and taken anew on the new file.
+    """
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            if out.no_wait:
+                handle.close()
+                raise InputError.one(folder, "", f"another build (pid {holder}) is writing outputs here",
+                                     f"wait for it to finish, leave out --no-wait to wait, or choose "
+                                     f"another folder with {flag}") from None
+            out.say(f"waiting: another build (pid {holder}) is writing to {folder}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if os.stat(handle.name).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+        handle = open(handle.name, "a+")
+
+
 @contextmanager
 def _locked(out: Outputs) -> Iterator[None]:
     """Hold the build lock of every output folder (taken in path order: no deadlock)."""
@@ -114,21 +142,12 @@ def _locked(out: Outputs) -> Iterator[None]:
                 handle = open(folder / LOCK_NAME, "a+")
             except OSError as exc:
                 raise _io_error(exc, folder, flag) from None
-            handles.append(handle)
             if fcntl is None:  # pragma: no cover - Windows
+                handles.append(handle)
                 out.say(f"warning: no file locks on this system; run one build at a time into {folder}")
                 continue
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
-                if out.no_wait:
-                    raise InputError.one(folder, "", f"another build (pid {holder}) is writing outputs here",
-                                         f"wait for it to finish, leave out --no-wait to wait, or choose "
-                                         f"another folder with {flag}") from None
-                out.say(f"waiting: another build (pid {holder}) is writing to {folder}")
-                fcntl.flock(handle, fcntl.LOCK_EX)
+            handle = _flock(handle, folder, flag, out)
+            handles.append(handle)
             handle.seek(0)
             handle.truncate()
             handle.write(str(os.getpid()))
@@ -136,6 +155,8 @@ def _locked(out: Outputs) -> Iterator[None]:
         yield
     finally:
         for handle in handles:
+            with suppress(OSError):
+                os.unlink(handle.name)  # still held: a waiting build sees the file gone and opens a new one
             handle.close()  # closing releases the lock
 
 

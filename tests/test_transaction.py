@@ -49,9 +49,9 @@ def snapshot(out: Path) -> dict[str, str]:
 
 
 def leftovers(out: Path) -> list[str]:
-    """Staging folders, journals and temporary files left in the output folders."""
+    """Staging folders, journals, lock files and temporary files left in the output folders."""
     return sorted(p.name for d in (out / "layers", out / "maps") if d.exists() for p in d.iterdir()
-                  if p.name.startswith(".") and p.name != LOCK_NAME)
+                  if p.name.startswith("."))
 
 
 BUILT: dict[str, Path] = {}
@@ -132,8 +132,7 @@ def test_staging_removed_on_error_and_outputs_untouched(tmp_path):
             (staged(tmp_path / "layers") / "x").mkdir()
             raise RuntimeError("boom")
     assert (tmp_path / "layers" / "x" / "v").read_text() == "old"
-    assert [p.name for p in (tmp_path / "layers").iterdir()] == [LOCK_NAME] or \
-        sorted(p.name for p in (tmp_path / "layers").iterdir()) == sorted([LOCK_NAME, "x"])
+    assert [p.name for p in (tmp_path / "layers").iterdir()] == ["x"]  # no staging, no lock file left
 
 
 def test_recover_removes_stale_staging_of_killed_builds(tmp_path):

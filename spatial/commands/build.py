@@ -22,7 +22,7 @@ from ..progress import Stages
 from ..pipeline import (DataDir, DistrictInputs, analyse, build_district, load_district, load_spec,
                         locate_plan_projects)
 from ..projects import read_user_projects
-from ..redlines import check_reach, extent, load_redlines, prepare_redlines, sample_redlines
+from ..redlines import REDLINE_COLUMNS, check_reach, extent, load_redlines, prepare_redlines, sample_redlines
 from ..render import IndexEntry, render_district, render_index
 from ..townships import match_official
 from ..transaction import Outputs, transaction
@@ -196,9 +196,15 @@ def build(adcodes: tuple[str, ...], data_dir: Path | None, seeds: Path | None, l
                     official, source = True, redlines_path.name
                 else:
                     source = "示意：由规划提及的生态要素生成（非官方生态保护红线）"
-                    redlines, report = prepare_redlines(sample_redlines(inp.features, inp.boundary, adcode=code),
-                                                        source=source, official=False)
-                    red_notes, official = report.notes, False
+                    sample, official = sample_redlines(inp.features, inp.boundary, adcode=code), False
+                    if sample.empty:  # a plan without ecological features (a new district): nothing to draw
+                        redlines = gpd.GeoDataFrame({c: [] for c in REDLINE_COLUMNS}, geometry=[], crs=4326)
+                        red_notes = [f"no ecological feature in the features of {code}: no illustrative red line, "
+                                     "zero red-line overlap; give the official file with --redlines"]
+                        warn.print(f"warning: {red_notes[0]}", markup=False)
+                    else:
+                        redlines, report = prepare_redlines(sample, source=source, official=False)
+                        red_notes = report.notes
                 results[code] = analyse(layers, projects=projects, redlines=redlines, redlines_official=official,
                                         redlines_source=source, notes=_notes(layers, red_notes, official), buffer_m=buffer_m)
             if landcover_path is not None or dem_path is not None:
