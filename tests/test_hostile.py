@@ -292,8 +292,11 @@ REACHED_BY = {
     "commands/build.py": ["build"], "pipeline.py": ["build"], "projects.py": ["build"], "townships.py": ["build"],
     "render.py": ["build"], "assets.py": ["build"], "redlines.py": ["build"], "commands/options.py": ["build", "overlap"],
     "commands/overlap.py": ["overlap"], "scale.py": ["overlap"], "commands/extract.py": ["extract"],
-    "extract.py": ["extract"], "io/vector.py": ["build", "overlap"], "transaction.py": ["build"],
-    "starter.py": ["init"], "commands/init.py": ["init"],
+    "extract.py": ["extract"], "io/vector.py": ["overlap", "zonal", "rasterize"], "io/layers.py": ["build", "figure"],
+    "raster/zonal.py": ["build", "zonal"], "transaction.py": ["build"],
+    "starter.py": ["init"], "commands/init.py": ["init"], "commands/rasterize.py": ["rasterize"],
+    "commands/zonal.py": ["zonal"], "figure.py": ["figure"], "commands/figure.py": ["figure"],
+    "commands/slope.py": ["slope"],
 }
 
 

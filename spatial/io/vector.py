@@ -180,7 +180,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError.one(path, f"layer {layer}" if layer else "", "has no geometry (a table, not a layer)",
                              "give points or polygons (GeoPackage, GeoJSON, Shapefile), e.g. "
-                             "layers/<adcode>/projects.geojson; lon/lat tables go to spatial build --projects")
+                             "layers/<adcode>/projects.geojson; spatial build reads lon/lat tables as its projects file")
     if len(gdf) == 0:
         raise InputError.one(path, f"layer {layer}" if layer else "", "the layer has no features",
                              "export the layer again with its features")
