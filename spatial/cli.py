@@ -27,8 +27,8 @@ COMMANDS = {
 
 
 class _Group(click.Group):
-    """Click group with lazily imported commands that turns :class:`InputError` into
-    one line per problem and exit code 2."""
+    """Click group with lazily imported commands that turns :class:`InputError` (and OS errors
+    and click's usage errors) into one ``error:`` line per problem and exit code 2."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -49,6 +49,15 @@ class _Group(click.Group):
         except InputError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
+            sys.exit(2)
+        except OSError as exc:  # a file the command could not read or write (no space, no permission, no folder)
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}; fix: check the path, its permissions and free space, "
+                       "or choose another", err=True)
+            sys.exit(2)
+        except click.UsageError as exc:  # a bad option value: one line too, with the command's help as fix
+            name = f"spatial {exc.ctx.info_name}" if exc.ctx is not None and exc.ctx.parent is not None else "spatial"
+            click.echo(f"error: {exc.format_message().rstrip('.')}; fix: see {name} --help", err=True)
             sys.exit(2)
 
 

@@ -37,6 +37,12 @@ class InputError(Exception):
         return "\n".join(str(p) for p in self.problems)
 
 
+def option(prefix: str, name: str) -> str:
+    """The command-line option ``name`` of an input file's option family: ``--redlines`` + ``crs`` is
+    ``--redlines-crs``; no prefix gives ``--crs``. Fixes name the option the command really has."""
+    return f"{prefix}-{name}" if prefix else f"--{name}"
+
+
 class ProblemList:
     """Collects problems so that validation reports all of them at once."""
 

@@ -514,6 +514,13 @@ def nearest_m(geoms: np.ndarray, polys: np.ndarray, epsg: int) -> tuple[np.ndarr
     return _nearest_exact(geoms, polys, epsg, _vertex_bound(geoms, polys))
 
 
+def _pick(values: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """``values[row]`` where ``row >= 0``, None elsewhere (also when ``values`` is empty)."""
+    out = np.full(len(row), None, dtype=object)
+    out[row >= 0] = values[row[row >= 0]]
+    return out
+
+
 def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, buffer_m: float = 0.0,
                      epsg: int | None = None) -> pd.DataFrame:
     """Where each project lies relative to the red lines.
@@ -579,12 +586,13 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     in_redline[~present] = pd.NA
     within = pd.array(dist <= buffer_m, dtype="boolean")
     within[np.isnan(dist)] = pd.NA
-    row = np.where(nearest >= 0, owner[np.maximum(nearest, 0)], -1)
+    row = np.full(n, -1)
+    row[nearest >= 0] = owner[nearest[nearest >= 0]]  # (no red line at all: every row -1)
     table = pd.DataFrame({
         "id": ids, "in_redline": in_redline, "redline_share": share, "redline_distance_m": dist,
         "within_buffer": within, "redline_depth_m": depth,
-        "nearest_redline_id": np.where(row >= 0, rids[row], None),
+        "nearest_redline_id": _pick(rids, row),
     })
     if "type" in redlines.columns:
-        table["nearest_redline_type"] = np.where(row >= 0, rtypes[row], None)
+        table["nearest_redline_type"] = _pick(rtypes, row)
     return table

@@ -33,7 +33,7 @@ from .crs import (
     to_wgs84,
     transform_geometries,
 )
-from .errors import InputError, Problem, ProblemList
+from .errors import InputError, Problem, ProblemList, option
 from .gazetteer import name_index
 from .io.tables import CSV_SUFFIXES, XLSX_SUFFIXES, read_table
 from .io.vector import read_vector
@@ -41,6 +41,8 @@ from .layers import LIST_SEP
 from .overlap import gk_epsg_of, nearest_m
 from .plans import CATEGORIES
 
+#: The ``spatial build`` option family of a user's project file: fixes name ``--projects-crs`` etc.
+OPTION = "--projects"
 #: Columns of ``data/projects/<adcode>.csv``.
 PROJECT_COLUMNS = ("id", "name", "category", "anchor", "lon", "lat", "crs", "precision_m", "offset")
 
@@ -383,7 +385,7 @@ def _find_field(file: str, columns: list[str], given: str | None, role: str, *, 
     if given is not None:
         if given not in columns:
             raise InputError.one(file, "header", f"no column '{given}' (columns: {', '.join(columns)})",
-                                 f"pass --{role.replace('_', '-')}-field with one of the columns")
+                                 f"pass {option(OPTION, role.replace('_', '-') + '-field')} with one of the columns")
         return given
     lowered = {str(c).strip().lower(): c for c in reversed(columns)}
     for cand in FIELD_CANDIDATES[role]:
@@ -392,7 +394,7 @@ def _find_field(file: str, columns: list[str], given: str | None, role: str, *, 
     if required:
         names = "/".join(FIELD_CANDIDATES[role])
         raise InputError.one(file, "header", f"no {role} column (looked for {names}; columns: {', '.join(columns)})",
-                             f"name the column {FIELD_CANDIDATES[role][0]} or pass --{role}-field NAME")
+                             f"name the column {FIELD_CANDIDATES[role][0]} or pass {option(OPTION, role + '-field')} NAME")
     return None
 
 
@@ -417,7 +419,7 @@ def _table_geometries(p: ProblemList, file: str, df: pd.DataFrame, *, lon_field:
             c = crs
         else:
             p.add(file, f"{where}, {crs_field}", "coordinate system missing",
-                  f"write one of {', '.join(LONLAT_CRS)}, or pass --crs for the whole file")
+                  f"write one of {', '.join(LONLAT_CRS)}, or pass --projects-crs for the whole file")
             row_ok = False
         lonlat = _check_lonlat(p, file, where, lon_t, lat_t, (lon_field, lat_field))
         if lonlat is not None and row_ok:
@@ -442,8 +444,8 @@ def _vector_geometries(p: ProblemList, file: str, gdf: gpd.GeoDataFrame, labels:
     """A vector layer's geometries in WGS84; lines, empty and out-of-China features reported."""
     if lonlat_crs is not None:
         if not gdf.crs.is_geographic:
-            raise InputError.one(file, "CRS", f"--crs {lonlat_crs} is for lon/lat files, but the file is in "
-                                 f"{gdf.crs.name}", "leave --crs out (the file's own CRS is used)")
+            raise InputError.one(file, "CRS", f"--projects-crs {lonlat_crs} is for lon/lat files, but the file is in "
+                                 f"{gdf.crs.name}", "leave --projects-crs out (the file's own CRS is used)")
         gdf = gdf.set_crs(4326, allow_override=True)
     geoms = np.asarray(to_lonlat(gdf).geometry.values, dtype=object).copy()
     if lonlat_crs not in (None, "wgs84"):
@@ -483,7 +485,7 @@ def _outside_boundary(p: ProblemList, file: str, labels: list[str], geoms: np.nd
         kind = "point" if g.geom_type == "Point" else "parcel"
         at = f" ({g.x:.6f}, {g.y:.6f})" if kind == "point" else ""
         p.add(file, labels[i], f"{kind}{at} lies outside the district boundary{label}, {d / 1000:.1f} km from it",
-              "check the coordinates and their coordinate system (--crs wgs84|gcj02|bd09), or remove the row")
+              "check the coordinates and their coordinate system (--projects-crs wgs84|gcj02|bd09), or remove the row")
     return out
 
 
@@ -537,7 +539,7 @@ def read_user_projects(path: str | Path, *, crs: str | None = None, lon_field: s
     if crs is not None:
         lonlat_crs = normalize_lonlat_crs(crs)
         if lonlat_crs is None and suffix in CSV_SUFFIXES + XLSX_SUFFIXES:
-            raise InputError.one(file, "--crs", f"unknown coordinate system '{crs}' for lon/lat",
+            raise InputError.one(file, "--projects-crs", f"unknown coordinate system '{crs}' for lon/lat",
                                  f"use one of {', '.join(LONLAT_CRS)}")
     if suffix in CSV_SUFFIXES + XLSX_SUFFIXES:
         df = read_table(path, sheet=sheet)
@@ -547,7 +549,7 @@ def read_user_projects(path: str | Path, *, crs: str | None = None, lon_field: s
         crs_c = _find_field(file, columns, None, "crs", required=False)
         if crs_c is None and lonlat_crs is None:
             raise InputError.one(file, "header", "the coordinate system of lon/lat is not stated",
-                                 "pass --crs wgs84|gcj02|bd09, or add a crs (坐标系) column")
+                                 "pass --projects-crs wgs84|gcj02|bd09, or add a crs (坐标系) column")
         blank = (df == "").all(axis=1).to_numpy()
         df = df[~blank]
         numbers, unit = [int(n) for n in df.index], "row"
@@ -555,7 +557,7 @@ def read_user_projects(path: str | Path, *, crs: str | None = None, lon_field: s
         geoms, declared = _table_geometries(p, file, df, lon_field=lon_c, lat_field=lat_c, crs_field=crs_c,
                                             crs=lonlat_crs)
     else:
-        gdf = read_vector(path, layer=layer, crs=crs if lonlat_crs is None else "EPSG:4326")
+        gdf = read_vector(path, layer=layer, crs=crs if lonlat_crs is None else "EPSG:4326", option=OPTION)
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).fillna("").astype(str).apply(
             lambda c: c.str.strip()) if len(gdf.columns) > 1 else pd.DataFrame(index=gdf.index)
         columns = list(df.columns)
@@ -566,6 +568,9 @@ def read_user_projects(path: str | Path, *, crs: str | None = None, lon_field: s
     id_c = _find_field(file, columns, id_field, "id", required=False)
     name_c = _find_field(file, columns, name_field, "name", required=False)
     cat_c = _find_field(file, columns, category_field, "category", required=True)
+    if not len(df):
+        raise InputError.one(file, "rows", "the table has a header but no project rows",
+                             "add the projects below the header, or leave out --projects")
     ids = df[id_c].tolist() if id_c else [f"{unit}-{n}" for n in numbers]
     names = df[name_c].tolist() if name_c else list(ids)
     good = np.array([g is not None for g in geoms], dtype=bool)

@@ -20,6 +20,8 @@ from shapely import STRtree
 
 from .errors import InputError
 from .io.vector import read_vector
+from pyproj import Transformer
+
 from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .overlap import boundaries_meet, inside_pairs, polygon_parts, polygonal
 
@@ -43,6 +45,7 @@ class RepairReport:
     official: bool
     crs: str
     features_in: int
+    epsg: int | None = None
     repaired: int = 0
     dropped_empty: int = 0
     overlap_pairs: int = 0
@@ -216,7 +219,8 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
     if type_field is not None and type_field not in gdf.columns:
         fields = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
         raise InputError.one(source, f"field {type_field}", "no such field", f"use one of: {fields}")
-    report = RepairReport(source=source, official=official, crs=_crs_label(gdf.crs), features_in=len(gdf))
+    report = RepairReport(source=source, official=official, crs=_crs_label(gdf.crs), features_in=len(gdf),
+                          epsg=gdf.crs.to_epsg())
     data = to_lonlat(gdf)
     type_field = type_field or detect_field(gdf.columns.drop(gdf.geometry.name), TYPE_FIELDS)
     name_field = detect_field(gdf.columns.drop(gdf.geometry.name), NAME_FIELDS)
@@ -317,11 +321,12 @@ def sample_redlines(features_gdf: gpd.GeoDataFrame, boundary, *, adcode: str) ->
 
 def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None = None,
                   hint_lon: float | None = None, official: bool = True,
-                  type_field: str | None = None) -> tuple[gpd.GeoDataFrame, RepairReport]:
+                  type_field: str | None = None, option: str = "") -> tuple[gpd.GeoDataFrame, RepairReport]:
     """Read an official red-line file (Shapefile, zipped Shapefile, GeoPackage, GeoJSON) and prepare it.
 
     A layer that carries an ``official`` column (as the layers this tool writes do) is taken as
-    official only when every row says so.
+    official only when every row says so. ``option`` is the command's option for the file (see
+    :func:`spatial.io.vector.read_vector`).
 
     Raises
     ------
@@ -329,7 +334,53 @@ def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None
         Anything :func:`spatial.io.vector.read_vector` or :func:`prepare_redlines` rejects.
     """
     path = Path(path)
-    gdf = read_vector(path, layer=layer, geometry="polygon", crs=crs, hint_lon=hint_lon)
+    gdf = read_vector(path, layer=layer, geometry="polygon", crs=crs, hint_lon=hint_lon, option=option)
     if "official" in gdf.columns:
         official = official and bool(gdf["official"].map(lambda v: str(v).lower() in ("true", "1", "yes")).all())
     return prepare_redlines(gdf, source=path.name, official=official, type_field=type_field)
+
+
+#: EPSG codes of the CGCS2000 3-degree Gauss-Kruger zones: with zone prefix (zones 25-45), by central meridian.
+GK3_PREFIXED, GK3_CM = range(4513, 4534), range(4534, 4555)
+
+
+def extent(gdf: gpd.GeoDataFrame) -> str:
+    """A lon/lat layer's extent in words, for messages."""
+    x0, y0, x1, y1 = gdf.total_bounds
+    return f"lon {x0:.3f}..{x1:.3f}, lat {y0:.3f}..{y1:.3f}"
+
+
+def _zone_candidates(lon: float) -> list[int]:
+    """EPSG codes of the CGCS2000 3-degree zone of a longitude and its two neighbours, by central
+    meridian and with zone prefix (a wrong zone is most often the neighbouring one)."""
+    cm = gk_zone_epsg(lon)
+    codes = [c for c in (cm, cm - 1, cm + 1) if c in GK3_CM]
+    return codes + [GK3_PREFIXED[c - GK3_CM.start] for c in codes]
+
+
+def check_reach(redlines: gpd.GeoDataFrame, report: RepairReport, boundaries: dict[str, gpd.GeoDataFrame], *,
+                file: str | Path) -> None:
+    """Raise when red lines declared in one Gauss-Kruger zone miss every district but another zone
+    would put them on one: the file declares the wrong zone.
+
+    Red lines that miss some districts, or all of them in no zone, are no error: those districts
+    get zero overlap (the build warns).
+    """
+    shapes = {code: b.geometry.iloc[0] for code, b in boundaries.items()}
+    if report.epsg is None or any(redlines.intersects(shape).any() for shape in shapes.values()):
+        return
+    if report.epsg not in GK3_PREFIXED and report.epsg not in GK3_CM:
+        return
+    x0, y0, x1, y1 = redlines.to_crs(report.epsg).total_bounds
+    for code, shape in shapes.items():
+        for epsg in _zone_candidates(shape.centroid.x):
+            if epsg == report.epsg:
+                continue
+            box = Transformer.from_crs(epsg, 4326, always_xy=True).transform_bounds(x0, y0, x1, y1)
+            if np.all(np.isfinite(box)) and shapely.box(*box).intersects(shape):
+                raise InputError.one(
+                    file, "CRS", f"declares EPSG:{report.epsg}, which puts the red lines at {extent(redlines)}, "
+                    f"missing every district built; read as EPSG:{epsg} they lie on {code}: the file names the "
+                    "wrong Gauss-Kruger zone",
+                    f"set the layer's CRS to EPSG:{epsg} (QGIS: Layer > Set CRS, then export; or fix the .prj), "
+                    f"or for a file without .prj pass --redlines-crs EPSG:{epsg}")

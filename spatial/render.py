@@ -177,15 +177,11 @@ def _basemap(basemap: str, tile_url: str | None, tile_crs: str, token: str | Non
             raise InputError.one("--tile-crs", "", f"unknown tile coordinate system {tile_crs!r}",
                                  "use wgs84 (also for CGCS2000 tiles) or gcj02")
         return _Basemap(((tile_url, {"attribution": "custom tiles", "maxZoom": 19}),), tile_crs)
-    if basemap == "tianditu" and not token:
-        raise InputError.one("TIANDITU_TOKEN", "", "the Tianditu basemap needs a token and none was given",
-                             "set the environment variable TIANDITU_TOKEN to your 天地图 key "
-                             "(it is written only into the map you build, never into committed files)")
     urls, attribution, crs = _TILES[basemap]
     tiles = []
     for layer in (("vec", "cva") if basemap == "tianditu" else ("",)):
         url, subdomains = urls[0]
-        url = url.replace("{layer}", layer).replace("{token}", token or "")
+        url = url.replace("{layer}", layer).replace("{token}", token or "{tk}")  # {tk}: asked in the page
         options = {"attribution": attribution, "maxZoom": 18}
         if subdomains:
             options["subdomains"] = subdomains
@@ -619,7 +615,8 @@ def render_district(layers: DistrictLayers, *, basemap: str = "none", tile_url: 
     ----------
     layers : the district's layers (EPSG:4326).
     basemap : ``none`` (vector context only, works offline), ``osm``, ``imagery`` (Esri World
-        Imagery), ``tianditu`` (needs ``tianditu_token``), ``amap`` (GCJ-02 tiles: every vector
+        Imagery), ``tianditu`` (with ``tianditu_token`` the key is written into the page; without
+        it the page asks for the key or reads ``#tk=KEY``, see templates/tianditu_key.js), ``amap`` (GCJ-02 tiles: every vector
         is shifted to GCJ-02 for this map) or ``custom`` (``tile_url``, an XYZ template;
         ``tile_crs`` ``gcj02`` shifts the vectors as for AMap).
     offline : inline every script and stylesheet from ``assets_dir`` (default: the
@@ -629,7 +626,7 @@ def render_district(layers: DistrictLayers, *, basemap: str = "none", tile_url: 
 
     Raises
     ------
-    InputError : unknown basemap or CDN, Tianditu without a token, offline without assets.
+    InputError : unknown basemap or CDN, offline without assets.
     """
     base = _basemap(basemap, tile_url, tile_crs, tianditu_token)
     assets.cdn_template(cdn)
@@ -643,6 +640,9 @@ def render_district(layers: DistrictLayers, *, basemap: str = "none", tile_url: 
     m.default_css = [("leaflet_css", "")]
     head = m.get_root().header
     head.add_child(Element("<style>" + (_TEMPLATES / "map.css").read_text(encoding="utf-8") + "</style>"), name="spatial_css")
+    if basemap == "tianditu" and not tianditu_token:
+        head.add_child(Element("<script>" + (_TEMPLATES / "tianditu_key.js").read_text(encoding="utf-8") + "</script>"),
+                       name="spatial_tianditu_key")
     if not base.tiles:
         head.add_child(Element("<style>.folium-map { background: %s; }</style>" % st.PAPER), name="spatial_paper")
     for url, options in base.tiles:

@@ -20,13 +20,18 @@ def _key(name: str) -> str:
     return _SUFFIX.sub("", str(name).strip())
 
 
+def _names(names: list[str], limit: int = 12) -> str:
+    return "、".join(names[:limit]) + (f" … ({len(names)} in all)" if len(names) > limit else "")
+
+
 def match_official(official: gpd.GeoDataFrame, places: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame, *,
-                   file: str, name_field: str | None = None) -> gpd.GeoDataFrame | None:
-    """The district's townships from a user's polygon file, or None when the file has none of them.
+                   file: str, name_field: str | None = None) -> gpd.GeoDataFrame:
+    """The district's townships from a user's polygon file.
 
     Polygons are matched by name (gazetteer name, alias, or the name without 镇/乡/街道) and
     clipped to the district. A file that covers only some of the district's townships is an
-    error: mixing official polygons with approximate cells would leave gaps and overlaps.
+    error: mixing official polygons with approximate cells would leave gaps and overlaps; so is a
+    file that matches none of them (the names found and expected are listed).
     """
     field = name_field or next((f for f in NAME_FIELDS if f in official.columns), None)
     if field is None or field not in official.columns:
@@ -48,7 +53,12 @@ def match_official(official: gpd.GeoDataFrame, places: gpd.GeoDataFrame, boundar
         if seat is not None:
             hits.setdefault(seat, []).append(geom)
     if not hits:
-        return None
+        found = sorted({str(n).strip() for n, g in zip(official[field], official.geometry)
+                        if g is not None and g.intersects(district)} or {str(n).strip() for n in official[field]})
+        raise InputError.one(file, field, f"no polygon matches a township of the district: found "
+                             f"{_names(found)}; expected {_names(sorted(seats['name']))}",
+                             "pass --township-field with the field holding these names, or build only the "
+                             "districts the file covers (ADCODE arguments)")
     missing = sorted(set(seats["name"]) - set(hits))
     if missing:
         raise InputError.one(file, field, f"no polygon for {', '.join(missing)}",

@@ -69,6 +69,11 @@ name,aliases,level,kind,lon,lat,crs,precision_m,basis,outside
 @pytest.fixture()
 def synth(tmp_path: Path) -> Path:
     """A synthetic district 999901 (about 40 x 30 km near 115°E 26°N) with data and seed."""
+    return make_synth(tmp_path)
+
+
+def make_synth(tmp_path: Path) -> Path:
+    """Write the synthetic district's data/ and seeds/ into ``tmp_path`` (see :func:`synth`)."""
     data = tmp_path / "data"
     for sub in ("plans", "gazetteer", "features", "boundaries"):
         (data / sub).mkdir(parents=True)

@@ -228,7 +228,7 @@ def expected_user_problems(file: str) -> list[str]:
         f"{file}: row 4, 经度/纬度: 经度=26.02, 纬度=115.01: swapped? (a latitude in the 经度 column); "
         "fix: swap the two values: in China 经度 is 73..135 and 纬度 18..54",
         f"{file}: row 5: point (115.500000, 26.020000) lies outside the district boundary (示例区), 35.0 km from it; "
-        "fix: check the coordinates and their coordinate system (--crs wgs84|gcj02|bd09), or remove the row",
+        "fix: check the coordinates and their coordinate system (--projects-crs wgs84|gcj02|bd09), or remove the row",
         f"{file}: row 6, 类别: unknown category '杂项'; fix: use one of "
         "工业、科创、交通、物流、商贸、文旅、生态、水利、能源、公共服务、教育、医疗、住房更新、农业、other",
         f"{file}: row 7, 编号: id 'U1' already used in row 2; fix: give every project its own id",
@@ -262,7 +262,7 @@ def test_user_strict_raises_listing_all(tmp_path, boundary):
 def test_user_file_needs_a_stated_crs_and_lonlat_columns(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("id,category,lon,lat\nA,工业,115.0,26.0\n", encoding="utf-8")
-    with pytest.raises(InputError, match="the coordinate system of lon/lat is not stated; fix: pass --crs"):
+    with pytest.raises(InputError, match="the coordinate system of lon/lat is not stated; fix: pass --projects-crs"):
         read_user_projects(path)
     path.write_text("id,category,east,north\nA,工业,115.0,26.0\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"header: no lon column .*columns: id, category, east, north\)"):

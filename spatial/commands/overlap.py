@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -14,6 +13,7 @@ from ..io.vector import read_vector, with_ids
 from ..overlap import gk_epsg_of, overlap_elements, overlap_projects
 from ..progress import Stages
 from ..redlines import load_redlines
+from .options import finite_metres
 
 
 @click.command("overlap")
@@ -23,11 +23,15 @@ from ..redlines import load_redlines
               help="Red-line polygons: Shapefile (.shp or .zip), GeoPackage or GeoJSON, any CRS, UTF-8 or GBK.")
 @click.option("--projects", "projects_path", type=click.Path(path_type=Path),
               help="Projects: points or parcels (polygons).")
-@click.option("--buffer-m", type=float, default=0.0, show_default=True,
+@click.option("--buffer-m", type=float, default=0.0, show_default=True, callback=finite_metres,
               help="within_buffer marks projects this close to a red line (metres).")
 @click.option("--id-field", default="id", show_default=True, help="Id field of the elements and projects.")
 @click.option("--layer", help="Layer of the red-line file, when it holds several.")
 @click.option("--crs", help="CRS of the red-line file when it declares none, e.g. EPSG:4547.")
+@click.option("--elements-layer", help="Layer of the elements file, when it holds several.")
+@click.option("--elements-crs", help="CRS of the elements file when it declares none.")
+@click.option("--projects-layer", help="Layer of the projects file, when it holds several.")
+@click.option("--projects-crs", help="CRS of the projects file when it declares none.")
 @click.option("--format", "fmt", type=click.Choice(OVERLAP_FORMATS), default="gpkg", show_default=True,
               help="File format of the overlap pieces (overlaps.gpkg, .parquet or .geojson).")
 @click.option("--workers", type=click.IntRange(min=1),
@@ -39,22 +43,23 @@ from ..redlines import load_redlines
               help="Folder for elements.csv, projects.csv, overlap.xlsx and overlaps.<format>.")
 def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None, buffer_m: float,
             id_field: str, layer: str | None, crs: str | None, fmt: str, workers: int | None,
-            scheduler: str | None, quiet: bool, out_dir: Path) -> None:
+            scheduler: str | None, quiet: bool, out_dir: Path, elements_layer: str | None, elements_crs: str | None,
+            projects_layer: str | None, projects_crs: str | None) -> None:
     """Measure how much of each element lies in ecological protection red lines, and where projects lie.
 
     Areas are ellipsoidal (CGCS2000/GRS80); distances are metres in the Gauss-Kruger zone of
     the data. Overlapping red-line patches are dissolved first. Nothing is written on an error.
     Progress goes to stderr (--quiet: none); the paths written go to stdout.
     """
-    if not np.isfinite(buffer_m) or buffer_m < 0:
-        raise InputError.one("--buffer-m", "", f"distance {buffer_m}", "give a finite distance of 0 or more metres")
     if workers is not None and scheduler is not None:
         raise InputError.one("--workers", "", "given together with --scheduler",
                              "use --workers N for a local cluster or --scheduler ADDRESS for an existing one")
     with Stages(quiet=quiet) as stages:
         with stages.stage("reading elements and projects"):
-            elements = with_ids(read_vector(elements_path, geometry="polygon"), elements_path, id_field)
-            projects = with_ids(read_vector(projects_path), projects_path, id_field) if projects_path else None
+            elements = with_ids(read_vector(elements_path, geometry="polygon", layer=elements_layer, crs=elements_crs,
+                                             option="--elements"), elements_path, id_field)
+            projects = with_ids(read_vector(projects_path, layer=projects_layer, crs=projects_crs, option="--projects"),
+                                 projects_path, id_field) if projects_path else None
         with stages.stage("reading and repairing red lines"):
             hint = float(elements.to_crs(4326).total_bounds[[0, 2]].mean())
             redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint)

@@ -17,6 +17,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from .cells import neutralised, risky
 from .csvt import write_csvt
 from .files import as_multi, atomic_files, atomic_path, write_geojson, write_geoparquet
 from .gpkg import write_gpkg
@@ -37,9 +38,10 @@ _BLOCK_ROWS = 10_000
 
 
 def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
-    """Write a table as CSV: UTF-8 with BOM, ``\\n`` line ends, floats rounded, NULL as empty."""
+    """Write a table as CSV: UTF-8 with BOM, ``\\n`` line ends, floats rounded, NULL as empty, text
+    that would run as a formula quoted (:mod:`spatial.io.cells`)."""
     with atomic_path(path) as tmp:
-        rounded(df).to_csv(tmp, index=False, lineterminator="\n", encoding=CSV_ENCODING)
+        neutralised(rounded(df)).to_csv(tmp, index=False, lineterminator="\n", encoding=CSV_ENCODING)
     return Path(path)
 
 
@@ -62,13 +64,13 @@ def write_xlsx(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
                              "below its header: use the CSV")
     with atomic_path(path) as tmp, xlsxwriter.Workbook(tmp, _XLSX_OPTIONS) as wb:
         wb.set_properties({"created": _FIXED_TIME})
-        bold = wb.add_format({"bold": True})
+        bold, quoted = wb.add_format({"bold": True}), wb.add_format({"quote_prefix": True})
         for name, df in sheets.items():
-            _write_sheet(wb.add_worksheet(name), df, bold)
+            _write_sheet(wb.add_worksheet(name), df, bold, quoted)
     return Path(path)
 
 
-def _write_sheet(ws: Worksheet, df: pd.DataFrame, bold: Format) -> None:
+def _write_sheet(ws: Worksheet, df: pd.DataFrame, bold: Format, quoted: Format) -> None:
     """``df`` into ``ws`` in row order (as constant_memory requires), converted a block of rows at a time."""
     ws.freeze_panes(1, 0)
     head = rounded(df.iloc[:_WIDTH_SAMPLE])
@@ -76,7 +78,7 @@ def _write_sheet(ws: Worksheet, df: pd.DataFrame, bold: Format) -> None:
         width = max([len(str(col))] + [len(str(v)) for v in _cells(head[col])])
         ws.set_column(c, c, min(max(width + 2, 8), 80))
         ws.write_string(0, c, str(col), bold)
-    writers = [_cell_writer(ws, df[col]) for col in df.columns]
+    writers = [_cell_writer(ws, df[col], quoted) for col in df.columns]
     for start in range(0, len(df), _BLOCK_ROWS):
         block = rounded(df.iloc[start:start + _BLOCK_ROWS])
         for r, row in enumerate(zip(*[_cells(block[col]) for col in block.columns]), start=start + 1):
@@ -90,15 +92,15 @@ def _cells(col: pd.Series) -> list:
     return [None if missing or value == "" else value for value, missing in zip(col.tolist(), col.isna().tolist())]
 
 
-def _cell_writer(ws: Worksheet, col: pd.Series) -> Callable:
-    """The worksheet method for a column's values: by dtype, or by value for mixed columns."""
+def _cell_writer(ws: Worksheet, col: pd.Series, quoted: Format) -> Callable:
+    """The worksheet method for a column's values: by dtype, or by value for mixed columns; text
+    that would run as a formula gets the quote-prefix style (kept as typed, never evaluated)."""
     if pd.api.types.is_bool_dtype(col):
         return ws.write_boolean
     if pd.api.types.is_numeric_dtype(col):
         return ws.write_number
-    if pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col):
-        return ws.write_string
-    return ws.write
+    write = ws.write_string if pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col) else ws.write
+    return lambda r, c, v: ws.write_string(r, c, v, quoted) if risky(v) else write(r, c, v)
 
 
 def notes_table(notes: list[tuple[str, str]]) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,7 +13,7 @@ from charset_normalizer import from_bytes
 from pyogrio.errors import DataSourceError
 from pyproj import Transformer
 
-from ..errors import InputError
+from ..errors import InputError, option as _opt
 
 GEOM_KINDS = {
     "polygon": {"Polygon", "MultiPolygon"},
@@ -120,7 +121,7 @@ def list_layers(path: str | Path) -> list[tuple[str, str]]:
 
 
 def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "any",
-                crs: str | None = None, hint_lon: float | None = None) -> gpd.GeoDataFrame:
+                crs: str | None = None, hint_lon: float | None = None, option: str = "") -> gpd.GeoDataFrame:
     """Read a user's vector file with its CRS and attribute encoding checked.
 
     Parameters
@@ -135,6 +136,9 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
         CRS to assume when the file declares none (e.g. ``"EPSG:4547"``); never overrides one.
     hint_lon
         A longitude in the area of interest, to name the likely Gauss-Kruger zone in errors.
+    option
+        The command's option for this file (``--redlines``): fixes name ``<option>-layer`` and
+        ``<option>-crs``; by default ``--layer`` and ``--crs``.
 
     Raises
     ------
@@ -159,19 +163,24 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
         if len(fits) != 1:
             names = ", ".join(f"{n} ({t})" for n, t in layers)
             raise InputError.one(path, "layer", f"the file has {len(layers)} layers: {names}",
-                                 "choose one with --layer NAME")
+                                 f"choose one with {_opt(option, 'layer')} NAME")
         layer = fits[0]
     if layer is not None and layer not in {str(n) for n, _ in layers}:
         names = ", ".join(str(n) for n, _ in layers)
-        raise InputError.one(path, "layer", f"no layer {layer!r}; layers: {names}", "choose one with --layer NAME")
-    raw = _dbf_bytes(path)
-    encoding = detect_dbf_encoding(raw) if raw is not None else None
+        raise InputError.one(path, "layer", f"no layer {layer!r}; layers: {names}",
+                             f"choose one with {_opt(option, 'layer')} NAME")
     try:
+        raw = _dbf_bytes(path)
+        encoding = detect_dbf_encoding(raw) if raw is not None else None
         gdf = pyogrio.read_dataframe(src, layer=layer, encoding=encoding)  # (use_arrow: slower here, more memory)
-    except (DataSourceError, UnicodeDecodeError, ValueError) as exc:
+    except (DataSourceError, UnicodeDecodeError, ValueError, zipfile.BadZipFile, zlib.error, OSError) as exc:
         raise InputError.one(path, f"layer {layer}" if layer else "",
                              f"could not be read ({str(exc).splitlines()[0][:120]})",
                              "check that the file is complete (for a Shapefile: .shp, .shx and .dbf together)") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError.one(path, f"layer {layer}" if layer else "", "has no geometry (a table, not a layer)",
+                             "give points or polygons (GeoPackage, GeoJSON, Shapefile), e.g. "
+                             "layers/<adcode>/projects.geojson; spatial build reads lon/lat tables as its projects file")
     if len(gdf) == 0:
         raise InputError.one(path, f"layer {layer}" if layer else "", "the layer has no features",
                              "export the layer again with its features")
@@ -180,7 +189,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
             raise InputError.one(path, ".prj" if path.suffix.lower() in (".shp", ".zip") else "CRS",
                                  "the file declares no coordinate reference system; "
                                  + _suggest_crs(src, layer, hint_lon),
-                                 "add the .prj (or define the CRS in QGIS), or pass --crs EPSG:NNNN")
+                                 f"add the .prj (or define the CRS in QGIS), or pass {_opt(option, 'crs')} EPSG:NNNN")
         gdf = gdf.set_crs(crs)
     _check_in_china(gdf, path, src, layer, hint_lon)
     if wanted is not None:
