@@ -14,7 +14,8 @@ import shapely
 from .boundaries import district_boundary
 from .errors import InputError, ProblemList
 from .gazetteer import features_from_frame, name_index, places_from_table
-from .geometry import Frame, build_elements, township_cells
+from .crs import ellipsoidal_area_m2
+from .geometry import Frame, build_elements, finish, township_cells
 from .io import files, inputs
 from .io.tables import read_table
 from .layers import DistrictLayers, StructureInfo
@@ -187,9 +188,22 @@ def redline_verdict(red: pd.DataFrame, precision_m: pd.Series) -> np.ndarray:
     return np.select([sure_in, sure_out], ["inside", "outside"], "uncertain")
 
 
+def as_stored(redlines: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Red-line patches rounded and repaired as layers store them, empty ones dropped, areas measured again."""
+    out = redlines.set_geometry(finish(redlines.geometry.values))
+    out = out[~out.geometry.is_empty].reset_index(drop=True)
+    out["area_km2"] = ellipsoidal_area_m2(out.geometry.values) / 1e6
+    return out
+
+
 def analyse(layers: DistrictLayers, *, projects: gpd.GeoDataFrame | None, redlines: gpd.GeoDataFrame,
             redlines_official: bool, redlines_source: str, notes: list[str], buffer_m: float) -> DistrictLayers:
-    """Join projects to the elements and measure elements and projects against the red lines."""
+    """Join projects to the elements and measure elements and projects against the red lines.
+
+    The red lines are measured as they are stored: rounded like every layer's shapes (see
+    :func:`spatial.geometry.finish`), each patch's ``area_km2`` that of its shape in the district.
+    """
+    redlines = as_stored(redlines)
     element_stats, overlaps = overlap_elements(layers.elements, redlines)
     element_stats = element_stats.merge(
         layers.elements[["id", "structure_id", "structure", "role"]], on="id", how="left")

