@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import textwrap
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from hypothesis import settings
 from shapely.geometry import Polygon
 
 from spatial.io.files import write_geojson
 
 REPO = Path(__file__).resolve().parents[1]
+# CI replays the same examples every run (a failure there is reproducible, never luck);
+# locally hypothesis explores new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 SEEDS = Path(os.environ.get("SPATIAL_SEEDS", REPO.parent / "shared" / "seeds"))
 
 
@@ -100,3 +107,22 @@ def make_synth(tmp_path: Path) -> Path:
     return tmp_path
 
 
+
+
+def snapshot(out: Path) -> dict[str, str]:
+    """sha256 of every file below ``out`` (hidden lock, journal and staging names left out)."""
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)}
+
+
+def build_synth(root: Path) -> Path:
+    """The synthetic district written into ``root`` and built into ``root/layers`` and ``root/maps``."""
+    from click.testing import CliRunner
+
+    from spatial.cli import main
+
+    make_synth(root)
+    result = CliRunner().invoke(main, ["build", "--data", str(root / "data"), "--seeds", str(root / "seeds"),
+                                       "--layers", str(root / "layers"), "--maps", str(root / "maps"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return root

@@ -19,7 +19,6 @@ from spatial.errors import InputError
 from spatial.gazetteer import places_from_table
 from spatial.io.tables import read_table
 from spatial.pipeline import DataDir, load_district
-from spatial.plans import parse_spec
 
 REPO = Path(__file__).resolve().parents[1]
 ADCODES = ["360104", "360121", "360202", "360403", "360704"]

@@ -8,7 +8,6 @@ The kinds and their counts are printed by ``pytest tests/test_hostile.py -s -k c
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 import shutil
 import zipfile
@@ -23,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from shapely.geometry import Point, Polygon, box
 
-from conftest import make_synth
+from conftest import build_synth, snapshot
 from spatial.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,11 +224,6 @@ CASES = [
 ]
 
 
-def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")}
-
-
 def options_of(command: str) -> set[str]:
     """The options a command's --help lists."""
     result = CliRunner().invoke(main, [command, "--help"], terminal_width=200)
@@ -240,11 +234,7 @@ def options_of(command: str) -> set[str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """The synthetic district built once: the 'previous outputs' every case starts from."""
-    root = make_synth(tmp_path_factory.mktemp("base"))
-    result = CliRunner().invoke(main, ["build", "--data", str(root / "data"), "--seeds", str(root / "seeds"),
-                                       "--layers", str(root / "layers"), "--maps", str(root / "maps"), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return root
+    return build_synth(tmp_path_factory.mktemp("base"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.kind}: {c.name}" for c in CASES])

@@ -4,7 +4,6 @@ disk) leave the outputs all old or all new, never mixed or missing (spatial/tran
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import random
 import shutil
@@ -20,6 +19,7 @@ import pytest
 from spatial.errors import InputError
 from spatial.transaction import JOURNAL_NAME, LOCK_NAME, STAGE_PREFIX, Outputs, exchange, recover, transaction
 import spatial.transaction as tx
+from conftest import snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 SPATIAL = [str(Path(sys.executable).parent / "spatial")]
@@ -36,16 +36,6 @@ def build_cmd(out: Path, extra: list[str], *more: str) -> list[str]:
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, **kw)
-
-
-def snapshot(out: Path) -> dict[str, str]:
-    """sha256 of every output file (hidden lock/journal/staging names left out)."""
-    files = {}
-    for path in sorted(out.rglob("*")):
-        rel = path.relative_to(out)
-        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-            files[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return files
 
 
 def leftovers(out: Path) -> list[str]:
