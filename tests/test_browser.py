@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from browser_util import XSS, Layout, chromium, make_layers, map_name, open_page, require_chromium, require_npm
+from spatial.cli import main
 from spatial.render import FREE_SHARE, NARROW_PX, render_district
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,27 +124,29 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def district_maps(tmp_path_factory) -> dict[str, tuple[Path, object]]:
-    """Every district the repository's data builds, rendered offline: adcode -> (html, layers)."""
+def district_maps(tmp_path_factory) -> dict[str, Path]:
+    """The five districts' maps as `spatial build --offline` writes them: adcode -> html."""
     require_npm()
-    from spatial import pipeline
-
-    data = pipeline.DataDir.default(REPO / "data")
-    out = tmp_path_factory.mktemp("districts")
-    maps = {}
-    for adcode in data.adcodes():
-        layers = pipeline.build_district(pipeline.load_district(data, adcode))
-        path = out / f"{adcode}.html"
-        path.write_text(render_district(layers, offline=True), encoding="utf-8")
-        maps[adcode] = (path, layers)
+    out = tmp_path_factory.mktemp("build")
+    result = CliRunner().invoke(main, ["build", "--offline", "--layers", str(out / "layers"), "--maps", str(out / "maps")])
+    assert result.exit_code == 0, result.output
+    maps = {p.stem: p for p in sorted((out / "maps").glob("36*.html"))}
     assert len(maps) == 5
     return maps
 
 
-def test_real_districts_render(district_maps, browser):
+def test_real_districts_render(tmp_path, browser):
     """Every district the repository's data builds: under 2 MB offline, drawn without errors."""
-    for adcode, (path, layers) in district_maps.items():
-        assert path.stat().st_size < 2_000_000, adcode
+    require_npm()
+    from spatial import pipeline
+
+    data = pipeline.DataDir.default(REPO / "data")
+    for adcode in data.adcodes():
+        layers = pipeline.build_district(pipeline.load_district(data, adcode))
+        page = render_district(layers, offline=True)
+        assert len(page.encode("utf-8")) < 2_000_000, adcode
+        path = tmp_path / f"{adcode}.html"
+        path.write_text(page, encoding="utf-8")
         first = layers.structures[0].id
         drawn = layers.elements[layers.elements["structure_id"] == first]
         with open_page(path, browser=browser) as (browser_page, log):
@@ -166,16 +170,16 @@ TOOLTIPS_JS = """() => {
     Object.keys(window).filter(k => /^(feature_group|marker_cluster)_/.test(k)).forEach(k => walk(window[k]));
     return out;
 }"""
-#: The uncovered point of a drawn element nearest the top of the map: its popup would open
-#: under the top corners' controls if it did not pan.
+#: The uncovered point of a drawn feature with a popup (element, red line, overlap) nearest
+#: the top of the map: its popup would open under the top corners' controls if it did not pan.
 TOP_ELEMENT_JS = """() => {
     const hits = [];
-    for (const el of document.querySelectorAll('path.sp-element, .sp-element-marker')) {
+    for (const el of document.querySelectorAll('path.sp-element, path.sp-redline, path.sp-overlap, .sp-element-marker')) {
         const r = el.getBoundingClientRect();
-        for (let j = 1; j < 10; j++) { for (let i = 1; i < 10; i++) {
-            const x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
+        for (let j = 1; j < 24; j++) { for (let i = 1; i < 24; i++) {
+            const x = r.left + r.width * i / 24, y = r.top + r.height * j / 24;
             const hit = document.elementFromPoint(x, y);
-            if (hit && (hit === el || el.contains(hit))) { hits.push([y, x]); j = i = 10; }
+            if (hit && (hit === el || el.contains(hit))) { hits.push([y, x]); j = i = 24; }
         } }
     }
     hits.sort((a, b) => a[0] - b[0]);
@@ -215,6 +219,19 @@ def _usable(page, size, what: str) -> Layout:
     return lay
 
 
+def _settled_point(page) -> tuple[float, float]:
+    """:data:`TOP_ELEMENT_JS`, once the map has stopped moving and clustering (same point twice)."""
+    last = None
+    for _ in range(10):
+        page.wait_for_function(f"() => !window['{map_name(page)}']._animatingZoom")
+        page.wait_for_timeout(250)
+        point = page.evaluate(TOP_ELEMENT_JS)
+        if point is not None and point == last:
+            return tuple(point)
+        last = point
+    raise AssertionError(f"no steady clickable feature: {last}")
+
+
 def _open_panels(page) -> list[str]:
     names = [t.inner_text().strip(" ▾▴") for t in page.locator(".sp-toggle").all()
              if t.get_attribute("aria-expanded") == "true"]
@@ -229,7 +246,7 @@ def test_panels_fold_and_never_cover_each_other(district_maps, browser, screens,
     panel folds and unfolds by its button, and in every state the controls do not overlap, each
     control and button is reachable at its centre, and the free share holds."""
     narrow = size[0] < NARROW_PX
-    for adcode, (path, _) in district_maps.items():
+    for adcode, path in district_maps.items():
         with open_page(path, browser=browser, viewport=size, touch=narrow) as (page, log):
             _usable(page, size, f"{adcode} at start")
             assert sorted(_open_panels(page)) == ([] if narrow else sorted([*PANEL_BUTTONS, "鹰眼"])), adcode
@@ -256,9 +273,9 @@ def test_popup_opens_above_the_panels_in_free_view(district_maps, browser, scree
     """Clicking (tapping on a phone) the element nearest the top opens its popup where no
     control is: every probed point of the popup shows the popup, and its box meets no control."""
     narrow = size[0] < NARROW_PX
-    for adcode, (path, _) in district_maps.items():
+    for adcode, path in district_maps.items():
         with open_page(path, browser=browser, viewport=size, touch=narrow) as (page, log):
-            x, y = page.evaluate(TOP_ELEMENT_JS)
+            x, y = _settled_point(page)
             if narrow:
                 page.touchscreen.tap(x, y)
             else:
@@ -285,7 +302,7 @@ def test_popup_opens_above_the_panels_in_free_view(district_maps, browser, scree
 
 def test_pinch_zooms_on_a_phone(district_maps, browser):
     """Two fingers moving apart zoom the map in (Leaflet's touch zoom, real touch events)."""
-    path, _ = district_maps["360704"]
+    path = district_maps["360704"]
     with open_page(path, browser=browser, viewport=(390, 844), touch=True) as (page, log):
         name = map_name(page)
         before = page.evaluate(f"() => window['{name}'].getZoom()")
@@ -314,8 +331,27 @@ def test_legend_and_tooltips_speak_chinese(built, district_maps, browser):
         legend = page.inner_text(".sp-legend")
         assert "其他" in legend and "other" not in legend
         assert any("（其他）" in t for t in page.evaluate(TOOLTIPS_JS))
-    for adcode, (path, _) in district_maps.items():
+    for adcode, path in district_maps.items():
         with open_page(path, browser=browser) as (page, log):
             texts = [page.inner_text(".sp-legend"), *page.evaluate(TOOLTIPS_JS)]
             latin = {w for t in texts for w in re.findall(r"[A-Za-z]{2,}", re.sub(r"<[^>]+>", "", t))}
             assert latin == set(), adcode
+
+
+def test_layout_follows_a_resized_window(district_maps, browser):
+    """A laptop window made phone-narrow folds its panels; made wide again, the panels opened
+    there still fit."""
+    path = district_maps["360704"]
+    with open_page(path, browser=browser, viewport=(1366, 768)) as (page, log):
+        assert len(_open_panels(page)) == 4
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        assert _open_panels(page) == []
+        _usable(page, (390, 844), "narrowed")
+        page.set_viewport_size({"width": 1366, "height": 600})
+        page.wait_for_timeout(300)
+        for label in PANEL_BUTTONS:
+            _press(page, page.locator(".sp-toggle", has_text=label), False)
+        assert sorted(_open_panels(page)) == sorted(PANEL_BUTTONS)
+        _usable(page, (1366, 600), "widened, shorter, panels reopened")
+        assert log["errors"] == []
