@@ -7,8 +7,9 @@
 ``phone`` (390x844, opened as a phone: touch, mobile viewport, taps instead of clicks). The
 map is opened from disk; CDN requests are served from the repository's node_modules (so
 non-offline maps work without network) and any other request (tiles) is refused, so the
-picture shows the vectors on the paper background. Waits until Leaflet has drawn, then saves
-the PNG.
+picture shows the vectors on the paper background. Waits until Leaflet has drawn, saves the
+PNG and prints the layout as measured before any click: the share of the map no control
+covers, pairs of overlapping controls and controls or buttons that cannot be clicked.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser_util import open_page  # noqa: E402
+from browser_util import Layout, open_page  # noqa: E402
 
 #: Named screen sizes (CSS px): the most common office laptop, a full-HD monitor, a phone.
 SIZES = {"laptop": (1366, 768), "desktop": (1920, 1080), "phone": (390, 844)}
@@ -44,6 +45,9 @@ def screenshot(html: Path, png: Path, *, size: tuple[int, int] = (1400, 900), cl
     touch = size[0] < PHONE_BELOW
     with open_page(html, viewport=size, touch=touch) as (page, log):
         page.wait_for_timeout(800)
+        lay = Layout(page)
+        print(f"{html.name} {size[0]}x{size[1]}: {lay.free_share():.1%} of the map free, "
+              f"overlapping controls {lay.overlaps() or 'none'}, unreachable {lay.unreachable() or 'none'}")
         if click:
             target = page.locator(click).first
             (target.tap if touch else target.click)(force=True)

@@ -229,7 +229,7 @@ LAYOUT_JS = """() => {
         const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
         return !!hit && el.contains(hit); };
     const name = el => el.className.split(' ').filter(c => c && c !== 'leaflet-control' && c !== 'leaflet-bar'
-        && c !== 'sp-panel' && c !== 'sp-closed' && !c.startsWith('minimized')).join('.') || el.tagName;
+        && c !== 'sp-panel')[0] || el.tagName;
     const controls = [...map.querySelectorAll('.leaflet-control-container .leaflet-control')].filter(shown);
     const buttons = controls.flatMap(c => [...c.querySelectorAll('a, button')].filter(shown)
         .map(b => ({control: name(c), name: (b.title || b.textContent || name(b)).trim(), box: box(b), reachable: reach(b)})));
