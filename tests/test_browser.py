@@ -3,6 +3,8 @@ show hostile names as text, and an offline map makes no request at all."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from pathlib import Path
 
@@ -332,9 +334,20 @@ def test_legend_and_tooltips_speak_chinese(built, district_maps, browser):
         assert "其他" in legend and "other" not in legend
         assert any("（其他）" in t for t in page.evaluate(TOOLTIPS_JS))
     for adcode, path in district_maps.items():
+        # proper names from the data (a project called "PCR…") may be Latin; all else may not
+        names = set()
+        for f in (path.parent.parent / "layers" / adcode).glob("*.geojson"):
+            names |= {str(feat["properties"]["name"]) for feat in json.loads(f.read_text(encoding="utf-8"))["features"]
+                      if feat["properties"].get("name")}
         with open_page(path, browser=browser) as (page, log):
             texts = [page.inner_text(".sp-legend"), *page.evaluate(TOOLTIPS_JS)]
-            latin = {w for t in texts for w in re.findall(r"[A-Za-z]{2,}", re.sub(r"<[^>]+>", "", t))}
+            assert len(texts) > 50, adcode
+            latin = set()
+            for text in texts:
+                text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+                for name in sorted(names, key=len, reverse=True):
+                    text = text.replace(name, " ")
+                latin |= set(re.findall(r"[A-Za-z]{2,}", text))
             assert latin == set(), adcode
 
 
@@ -354,4 +367,23 @@ def test_layout_follows_a_resized_window(district_maps, browser):
             _press(page, page.locator(".sp-toggle", has_text=label), False)
         assert sorted(_open_panels(page)) == sorted(PANEL_BUTTONS)
         _usable(page, (1366, 600), "widened, shorter, panels reopened")
+        assert log["errors"] == []
+
+
+def test_tools_that_unfold_keep_the_layout(district_maps, browser):
+    """The measure tool (unfolds on hover) and the search box (on click) push the panels of
+    their side aside instead of covering them (1366x768, every panel open)."""
+    path = district_maps["360704"]
+    with open_page(path, browser=browser, viewport=(1366, 768)) as (page, log):
+        before = {c["name"]: c["box"] for c in Layout(page).controls}
+        page.hover(".leaflet-control-measure")
+        page.wait_for_timeout(300)
+        lay = _usable(page, (1366, 768), "measure tool unfolded")
+        grown = {c["name"]: c["box"] for c in lay.controls}
+        assert grown["leaflet-control-measure"][3] - grown["leaflet-control-measure"][1] > \
+            before["leaflet-control-measure"][3] - before["leaflet-control-measure"][1] + 30
+        page.mouse.move(683, 400)
+        page.locator(".leaflet-control-search .search-button").click()
+        page.wait_for_timeout(300)
+        _usable(page, (1366, 768), "search box open")
         assert log["errors"] == []
