@@ -178,10 +178,10 @@ TOP_ELEMENT_JS = """() => {
     const hits = [];
     for (const el of document.querySelectorAll('path.sp-element, path.sp-redline, path.sp-overlap, .sp-element-marker')) {
         const r = el.getBoundingClientRect();
-        for (let j = 1; j < 24; j++) { for (let i = 1; i < 24; i++) {
-            const x = r.left + r.width * i / 24, y = r.top + r.height * j / 24;
+        for (let j = 1; j < 12; j++) { for (let i = 1; i < 12; i++) {
+            const x = r.left + r.width * i / 12, y = r.top + r.height * j / 12;
             const hit = document.elementFromPoint(x, y);
-            if (hit && (hit === el || el.contains(hit))) { hits.push([y, x]); j = i = 24; }
+            if (hit && (hit === el || el.contains(hit))) { hits.push([y, x]); j = i = 12; }
         } }
     }
     hits.sort((a, b) => a[0] - b[0]);
