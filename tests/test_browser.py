@@ -395,3 +395,29 @@ def test_tools_that_unfold_keep_the_layout(district_maps, browser):
         page.wait_for_timeout(300)
         _usable(page, (1366, 768), "search box open")
         assert log["errors"] == []
+
+
+def test_popup_moves_with_the_map(built, browser):
+    """The popup pane above the panels follows the map: after a pan and a zoom the popup's tip
+    still points at its place."""
+    with open_page(built["offline"], browser=browser, viewport=(1366, 768)) as (page, log):
+        name = map_name(page)
+        page.locator("path.sp-role-core").first.click(force=True)
+        page.locator(".leaflet-popup-content").wait_for()
+        page.wait_for_timeout(500)
+        offset_js = f"""() => {{
+            const m = window['{name}'], p = document.querySelector('.leaflet-popup-tip-container').getBoundingClientRect();
+            const c = m.getContainer().getBoundingClientRect();
+            let popup; m.eachLayer(l => {{ if (l instanceof L.Popup) popup = l; }});
+            const a = m.latLngToContainerPoint(popup.getLatLng());
+            return [Math.round(p.left + p.width / 2 - c.left - a.x), Math.round(p.bottom - c.top - a.y)];
+        }}"""
+        start = page.evaluate(offset_js)
+        assert abs(start[0]) <= 1 and abs(start[1]) < 15, start  # the tip points at its place
+        page.evaluate(f"() => window['{name}'].panBy([150, 60], {{animate: false}})")
+        page.wait_for_timeout(100)
+        assert page.evaluate(offset_js) == start
+        page.evaluate(f"() => window['{name}'].setZoom(window['{name}'].getZoom() + 1)")
+        page.wait_for_timeout(700)
+        assert page.evaluate(offset_js) == start
+        assert log["errors"] == []
