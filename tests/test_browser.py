@@ -325,8 +325,8 @@ def test_pinch_zooms_on_a_phone(district_maps, browser):
 
 
 def test_legend_and_tooltips_speak_chinese(built, district_maps, browser):
-    """The category `other` shows as 其他 (the data keeps `other`); no Latin word in any legend
-    or hover tooltip of the five districts."""
+    """The category `other` shows as 其他 (the data keeps `other`); no Latin word in any legend,
+    hover tooltip or control tip of the five districts."""
     layers = make_layers()
     assert "other" in set(layers.projects["category"])
     with open_page(built["offline"], browser=browser) as (page, log):
@@ -340,6 +340,8 @@ def test_legend_and_tooltips_speak_chinese(built, district_maps, browser):
             names |= {str(feat["properties"]["name"]) for feat in json.loads(f.read_text(encoding="utf-8"))["features"]
                       if feat["properties"].get("name")}
         with open_page(path, browser=browser) as (page, log):
+            tips = page.evaluate("() => [...document.querySelectorAll('.leaflet-control-container [title]')].map(e => e.title)")
+            assert len(tips) >= 8 and [t for t in tips if re.search(r"[A-Za-z]{2,}", t.replace("Leaflet", ""))] == [], adcode
             texts = [page.inner_text(".sp-legend"), *page.evaluate(TOOLTIPS_JS)]
             assert len(texts) > 50, adcode
             latin = set()
