@@ -660,7 +660,7 @@ def render_district(layers: DistrictLayers, *, basemap: str = "none", tile_url: 
     outline = _display(layers.boundary.geometry.values, tolerance=tol, crs=base.crs)
     minx, miny, maxx, maxy = shapely.total_bounds(outline)
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=_fit_zoom(full_bounds),
-                   tiles=None, control_scale=True, prefer_canvas=False, maxZoom=18)
+                   tiles=None, control_scale=False, prefer_canvas=False, maxZoom=18)
     m.default_js = [("leaflet", "")]
     m.default_css = [("leaflet_css", "")]
     head = m.get_root().header

@@ -342,6 +342,8 @@ def test_legend_and_tooltips_speak_chinese(built, district_maps, browser):
         with open_page(path, browser=browser) as (page, log):
             tips = page.evaluate("() => [...document.querySelectorAll('.leaflet-control-container [title]')].map(e => e.title)")
             assert len(tips) >= 8 and [t for t in tips if re.search(r"[A-Za-z]{2,}", t.replace("Leaflet", ""))] == [], adcode
+            scale = page.locator(".leaflet-control-scale-line").all_inner_texts()
+            assert len(scale) == 1 and re.fullmatch(r"\d+ k?m", scale[0]), (adcode, scale)  # metric only, no miles
             texts = [page.inner_text(".sp-legend"), *page.evaluate(TOOLTIPS_JS)]
             assert len(texts) > 50, adcode
             latin = set()
