@@ -224,4 +224,3 @@ def test_index_page_escapes_and_links():
     assert "一核一带三区" in page and "两轴一极" in page and "测试区十四五规划纲要（2021-2025）" in page
     assert XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert page.index("360198") < page.index("360199")
-
