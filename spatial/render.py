@@ -47,6 +47,17 @@ MAP_PRECISION = 5
 DRAW_ORDER = ("zone", "group", "belt", "corridor", "axis", "node", "pole", "core")
 #: Order of roles in the layer tree and the legend.
 LIST_ORDER = ("core", "pole", "axis", "belt", "corridor", "zone", "group", "node")
+#: Map width (px) below which the panels start folded and open one at a time.
+NARROW_PX = 900
+#: Share of the map the open panels leave free, wide and narrow (layout.js.j2 aims 2 points higher).
+FREE_SHARE = (0.60, 0.50)
+#: The folding panels: CSS selector of the control, of its scrolling body, button label, tooltip.
+_PANELS = (
+    {"selector": ".sp-title", "body": ".sp-body", "label": "说明", "title": "图名与说明"},
+    {"selector": ".sp-legend", "body": ".sp-body", "label": "图例", "title": "图例"},
+    {"selector": ".leaflet-control-layers", "body": ".leaflet-control-layers-list", "label": "图层",
+     "title": "图层（开关各要素）"},
+)
 _TILES = {
     "osm": ([("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "")],
             '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', "wgs84"),
@@ -145,10 +156,24 @@ class _MiniMap(JSCSSMixin, MacroElement):
         self.style_js = _js({"color": st.BOUNDARY_STYLE["stroke"], "weight": 1.5, "fillColor": "#e31a1c",
                              "fillOpacity": 0.15})
         self.tiles, self.tile_options = basemap.tiles[0] if basemap.tiles else (None, None)
+        self.narrow = NARROW_PX
         self.options = {"position": "bottomright", "toggleDisplay": True, "zoomLevelOffset": -4,
-                        "width": 160, "height": 140, "strings": {"hideText": "隐藏鹰眼图", "showText": "显示鹰眼图"}}
+                        "width": 160, "height": 140, "collapsedWidth": 36, "collapsedHeight": 36,
+                        "strings": {"hideText": "隐藏鹰眼图", "showText": "显示鹰眼图"}}
         self.default_js = [("Control_MiniMap_js", "")]
         self.default_css = [("Control_MiniMap_css", "")]
+
+
+class _Layout(MacroElement):
+    """Folding panels, their fitting to the map's size, and popups above them (``layout.js.j2``)."""
+
+    def __init__(self):
+        super().__init__()
+        self._name = "SpatialLayout"
+        self._template = _js_template("layout.js.j2")
+        self.narrow = NARROW_PX
+        self.panels_js = _js(list(_PANELS))
+        self.free_js = _js([round(f + 0.02, 2) for f in FREE_SHARE])
 
 
 class _Panel(MacroElement):
@@ -635,7 +660,7 @@ def render_district(layers: DistrictLayers, *, basemap: str = "none", tile_url: 
     outline = _display(layers.boundary.geometry.values, tolerance=tol, crs=base.crs)
     minx, miny, maxx, maxy = shapely.total_bounds(outline)
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=_fit_zoom(full_bounds),
-                   tiles=None, control_scale=True, prefer_canvas=False, maxZoom=18)
+                   tiles=None, control_scale=False, prefer_canvas=False, maxZoom=18)
     m.default_js = [("leaflet", "")]
     m.default_css = [("leaflet_css", "")]
     head = m.get_root().header
@@ -670,6 +695,7 @@ def render_district(layers: DistrictLayers, *, basemap: str = "none", tile_url: 
                           empty_string="").add_to(m)
     _MiniMap({"type": "FeatureCollection",
               "features": [f for f in (_feature(g, {}) for g in outline) if f]}, base).add_to(m)
+    _Layout().add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(24, 24))  # see map.css: panels sit in the corners
 
     names = _collect_assets(m)

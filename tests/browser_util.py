@@ -158,14 +158,20 @@ def cdn_file(url: str, node_modules: Path) -> Path | None:
 
 
 @contextmanager
-def open_page(html_path: Path, *, node_modules: Path | None = None, viewport=(1280, 900)):
+def open_page(html_path: Path, *, node_modules: Path | None = None, viewport=(1280, 900), browser=None,
+              touch: bool = False):
     """Yield (page, log): the map loaded with CDN URLs served locally, all else blocked.
 
     ``log`` has ``errors`` (console errors and page errors), ``dialogs``, ``blocked`` (URLs
-    refused) and ``served`` (CDN URLs answered from node_modules).
+    refused) and ``served`` (CDN URLs answered from node_modules). ``browser`` reuses a
+    running Chromium (see :func:`chromium`); ``touch`` opens the page as a phone would
+    (touch events, mobile viewport).
     """
-    from playwright.sync_api import sync_playwright
-
+    if browser is None:
+        with chromium() as own:
+            with open_page(html_path, node_modules=node_modules, viewport=viewport, browser=own, touch=touch) as out:
+                yield out
+        return
     node_modules = node_modules or assets.default_node_modules()
     log = {"errors": [], "dialogs": [], "blocked": [], "served": []}
 
@@ -182,28 +188,100 @@ def open_page(html_path: Path, *, node_modules: Path | None = None, viewport=(12
         return r.fulfill(status=200, body=local.read_bytes(), headers={"Content-Type": ctype,
                                                                         "Access-Control-Allow-Origin": "*"})
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-            page.on("console", lambda msg: log["errors"].append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: log["errors"].append(str(exc)))
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                  has_touch=touch, is_mobile=touch)
+    try:
+        page = context.new_page()
+        page.on("console", lambda msg: log["errors"].append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: log["errors"].append(str(exc)))
 
-            def on_dialog(d):
-                log["dialogs"].append(d.message)
-                d.dismiss()
+        def on_dialog(d):
+            log["dialogs"].append(d.message)
+            d.dismiss()
 
-            page.on("dialog", on_dialog)
-            page.route("**/*", route)
-            page.goto(html_path.resolve().as_uri())
-            page.wait_for_load_state("load")
-            page.wait_for_function("() => Object.keys(window).some(k => k.startsWith('map_') && window[k] instanceof L.Map)")
-            page.wait_for_timeout(400)
-            yield page, log
-        finally:
-            browser.close()
+        page.on("dialog", on_dialog)
+        page.route("**/*", route)
+        page.goto(html_path.resolve().as_uri())
+        page.wait_for_load_state("load")
+        page.wait_for_function("() => Object.keys(window).some(k => k.startsWith('map_') && window[k] instanceof L.Map)")
+        page.wait_for_timeout(400)
+        yield page, log
+    finally:
+        context.close()
 
 
 def map_name(page) -> str:
     """The global name of the page's Leaflet map (folium's ``map_<id>``)."""
     return page.evaluate("() => Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)")
+
+
+# --- layout measurements ---------------------------------------------------------------------------
+
+#: Boxes (left, top, right, bottom; CSS px) of the map, of every shown control in its corners,
+#: and whether the element at the centre of each control and of each button in it is that
+#: control or button (or inside it).
+LAYOUT_JS = """() => {
+    const map = document.querySelector('.leaflet-container');
+    const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const shown = el => { const r = el.getBoundingClientRect();
+        return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+    const reach = el => { const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+        return !!hit && el.contains(hit); };
+    const name = el => el.className.split(' ').filter(c => c && c !== 'leaflet-control' && c !== 'leaflet-bar'
+        && c !== 'sp-panel')[0] || el.tagName;
+    const controls = [...map.querySelectorAll('.leaflet-control-container .leaflet-control')].filter(shown);
+    const buttons = controls.flatMap(c => [...c.querySelectorAll('a, button')].filter(shown)
+        .map(b => ({control: name(c), name: (b.title || b.textContent || name(b)).trim(), box: box(b), reachable: reach(b)})));
+    return {map: box(map), controls: controls.map(c => ({name: name(c), box: box(c), reachable: reach(c)})),
+            buttons: buttons};
+}"""
+
+
+def _rect(b):
+    return shapely.box(*b)
+
+
+class Layout:
+    """The measured layout of a map page (see :data:`LAYOUT_JS`)."""
+
+    def __init__(self, page):
+        self.raw = page.evaluate(LAYOUT_JS)
+        self.controls = self.raw["controls"]
+
+    def overlaps(self) -> list[tuple[str, str, float]]:
+        """Pairs of controls whose boxes share more than 0.5 px², with that area."""
+        out = []
+        for i, a in enumerate(self.controls):
+            for b in self.controls[i + 1:]:
+                area = _rect(a["box"]).intersection(_rect(b["box"])).area
+                if area > 0.5:
+                    out.append((a["name"], b["name"], round(area, 1)))
+        return out
+
+    def free_share(self) -> float:
+        """Share of the map's area outside every control's box."""
+        m = _rect(self.raw["map"])
+        covered = shapely.union_all([_rect(c["box"]) for c in self.controls]).intersection(m).area
+        return 1 - covered / m.area
+
+    def unreachable(self) -> list[str]:
+        """Controls and buttons whose centre shows another element (covered, or outside the window)."""
+        return ([c["name"] for c in self.controls if not c["reachable"]]
+                + [f'{b["control"]}: {b["name"]}' for b in self.raw["buttons"] if not b["reachable"]])
+
+    def names(self) -> list[str]:
+        return [c["name"] for c in self.controls]
+
+
+@contextmanager
+def chromium():
+    """One headless Chromium (Playwright) for many pages; yields the browser."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
