@@ -1,0 +1,5 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling|Fields" labelsEnabled="0">
+<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0" referencescale="-1"><symbols><symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleLine" enabled="1" locked="0" pass="0"><prop k="line_color" v="37,37,37,255"/><prop k="line_width" v="0.78"/><prop k="line_width_unit" v="MM"/><prop k="line_style" v="solid"/><prop k="capstyle" v="round"/><prop k="joinstyle" v="round"/><prop k="use_custom_dash" v="1"/><prop k="customdash" v="12;4;2;4"/><prop k="customdash_unit" v="Pixel"/></layer></symbol></symbols></renderer-v2>
+<aliases><alias field="adcode" index="0" name="行政区划代码"/><alias field="area_km2" index="1" name="面积（平方公里）"/><alias field="city" index="2" name="市"/><alias field="id" index="3" name="编号"/><alias field="name" index="4" name="名称"/><alias field="province" index="5" name="省"/><alias field="source" index="6" name="来源"/></aliases>
+</qgis>

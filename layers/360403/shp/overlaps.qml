@@ -1,0 +1,5 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling|Fields" labelsEnabled="0">
+<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0" referencescale="-1"><symbols><symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleLine" enabled="1" locked="0" pass="0"><prop k="line_color" v="227,26,28,255"/><prop k="line_width" v="0.65"/><prop k="line_width_unit" v="MM"/><prop k="line_style" v="solid"/><prop k="capstyle" v="round"/><prop k="joinstyle" v="round"/><prop k="use_custom_dash" v="1"/><prop k="customdash" v="4;3"/><prop k="customdash_unit" v="Pixel"/></layer></symbol></symbols></renderer-v2>
+<aliases><alias field="id" index="0" name="编号"/><alias field="element_id" index="1" name="要素编号"/><alias field="redline_id" index="2" name="红线编号"/><alias field="rl_typ" index="3" name="红线类型"/><alias field="area_m2" index="4" name="面积（平方米）"/><alias field="el_nm" index="5" name="要素名称"/></aliases>
+</qgis>
