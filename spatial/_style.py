@@ -34,6 +34,11 @@ ROLE_STYLE: Mapping[str, Mapping[str, object]] = MappingProxyType({
                               "weight": 1.5, "dash": "", "marker": "circle"}),
 })
 
+#: Drawing order of roles, bottom to top (zones under bands under lines under stars).
+DRAW_ORDER = ("zone", "group", "belt", "corridor", "axis", "node", "pole", "core")
+#: Order of roles in the layer tree and the legend.
+LIST_ORDER = ("core", "pole", "axis", "belt", "corridor", "zone", "group", "node")
+
 #: Distinct pale tints for the zones of one structure, used in order (片区一, 片区二, ...).
 ZONE_TINTS: tuple[str, ...] = (
     "#fdd49e", "#c7e9c0", "#c6dbef", "#fcc5c0", "#dadaeb", "#fff7bc", "#d9f0d3", "#fde0dd",

@@ -43,7 +43,6 @@ from .crs import gk_zone_epsg
 from .errors import InputError
 from .io.files import atomic_path
 from .layers import DistrictLayers, StructureInfo
-from .render import DRAW_ORDER, LIST_ORDER
 
 #: Paper sizes (portrait width, height in mm); a district over 1.2 times wider than tall is drawn landscape.
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -264,7 +263,7 @@ def _elements(ax, layers: DistrictLayers, structure: StructureInfo, epsg: int) -
     zone_index = {eid: i for i, eid in enumerate(els.loc[els["role"] == "zone", "id"])}
     lines = dict(zip(layers.axes["id"], layers.axes.to_crs(epsg).geometry)) if len(layers.axes) else {}
     points = dict(zip(layers.nodes["id"], layers.nodes.to_crs(epsg).geometry)) if len(layers.nodes) else {}
-    order = sorted(range(len(els)), key=lambda i: (DRAW_ORDER.index(els["role"].iloc[i]), i))
+    order = sorted(range(len(els)), key=lambda i: (st.DRAW_ORDER.index(els["role"].iloc[i]), i))
     anchors: list[_Anchor] = []
     for i in order:
         row = els.iloc[i]
@@ -272,7 +271,7 @@ def _elements(ax, layers: DistrictLayers, structure: StructureInfo, epsg: int) -
         s = st.ROLE_STYLE[role]
         fill = st.zone_tint(zone_index[row["id"]]) if role == "zone" else s["fill"]
         stroke = st.darker(fill) if role == "zone" else s["stroke"]
-        z = 4 + DRAW_ORDER.index(role) * 0.1
+        z = 4 + st.DRAW_ORDER.index(role) * 0.1
         one = gpd.GeoSeries([geom], crs=epsg)
         line = lines.get(row["id"])
         if role == "axis" and line is not None:
@@ -296,7 +295,7 @@ def _elements(ax, layers: DistrictLayers, structure: StructureInfo, epsg: int) -
                                stroke if role != "zone" else st.darker(fill, 0.45), s["marker"] != "none"))
     handles = []
     present = set(els["role"])
-    for role in LIST_ORDER:
+    for role in st.LIST_ORDER:
         if role not in present:
             continue
         s = st.ROLE_STYLE[role]
@@ -382,7 +381,7 @@ def _place(fig: Figure, ax, anchors: list[_Anchor], obstacles: list[Bbox]) -> tu
     taken = list(obstacles)
     pad = _LABEL_PAD * fig.dpi / 72
     placed, unplaced = [], []
-    rank = {r: i for i, r in enumerate([*LIST_ORDER, "water", "township"])}
+    rank = {r: i for i, r in enumerate([*st.LIST_ORDER, "water", "township"])}
     for a in sorted(anchors, key=lambda a: rank[a.role]):
         marker = st.PRINT_MARKER_PT.get(st.ROLE_STYLE[a.role]["marker"], 0.0) if a.role in st.ROLE_STYLE else 0.0
         weight = "bold" if a.role in ("core", "pole", "zone", "axis") else "normal"

@@ -43,10 +43,6 @@ _TEMPLATES = Path(__file__).resolve().parent / "templates"
 BASEMAPS = ("none", "osm", "imagery", "tianditu", "amap", "custom")
 #: Decimal places of coordinates in maps (5 places ≈ 1 m).
 MAP_PRECISION = 5
-#: Drawing order of roles, bottom to top (zones under bands under lines under stars).
-DRAW_ORDER = ("zone", "group", "belt", "corridor", "axis", "node", "pole", "core")
-#: Order of roles in the layer tree and the legend.
-LIST_ORDER = ("core", "pole", "axis", "belt", "corridor", "zone", "group", "node")
 #: Map width (px) below which the panels start folded and open one at a time.
 NARROW_PX = 900
 #: Share of the map the open panels leave free, wide and narrow (layout.js.j2 aims 2 points higher).
@@ -380,7 +376,7 @@ def _legend_swatch(kind: str, colour: str, fill: str = "none", dash: str = "", h
 def _legend(layers: DistrictLayers) -> str:
     roles_present = set(layers.elements["role"])
     roles = []
-    for role in LIST_ORDER:
+    for role in st.LIST_ORDER:
         if role not in roles_present:
             continue
         s = st.ROLE_STYLE[role]
@@ -496,7 +492,7 @@ def _structure_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: st
     for sid, group in els[els["role"] == "zone"].groupby("structure_id", sort=False):
         zone_index.update({eid: i for i, eid in enumerate(group["id"])})
     order = sorted(range(len(els)), key=lambda i: (structures.get(els.at[i, "structure_id"], len(structures)),
-                                                   DRAW_ORDER.index(els.at[i, "role"]), i))
+                                                   st.DRAW_ORDER.index(els.at[i, "role"]), i))
     groups = {}
     for i in order:
         row = els.iloc[i]
@@ -512,7 +508,7 @@ def _structure_layers(m: folium.Map, layers: DistrictLayers, tol: float, crs: st
     tree = []
     for s in layers.structures:
         sub = els[els["structure_id"] == s.id]
-        ordered = sorted(sub.index, key=lambda i: (LIST_ORDER.index(sub.at[i, "role"]), i))
+        ordered = sorted(sub.index, key=lambda i: (st.LIST_ORDER.index(sub.at[i, "role"]), i))
         children = []
         for i in ordered:
             role = st.ROLE_STYLE[sub.at[i, "role"]]
