@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
+import shapely
 
 from ..qgis import layer_qml
 from .files import atomic_path, by_id
@@ -16,8 +18,9 @@ from .precision import rounded, rounded_geometries
 
 #: Written into every timestamp GDAL and QGIS keep, so that rebuilding gives the same bytes.
 FIXED_TIME = "2000-01-01T00:00:00.000Z"
-#: Features encoded and written at once (the layer is appended to in batches).
+#: Features, and vertices, rounded, encoded and written at once (the layer is appended to in batches).
 WRITE_BATCH = 4096
+WRITE_VERTICES = 262_144
 _STYLES_DDL = """CREATE TABLE layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),
 f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
 styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"""
@@ -26,6 +29,19 @@ styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)
 SELECT '', '', table_name, column_name, ?, ?, '', 1, ?, '', NULL, ? FROM gpkg_geometry_columns WHERE table_name = ?"""
 _STYLES_CONTENT = """INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change)
 VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?)"""
+
+
+def _batches(geoms: np.ndarray) -> list[tuple[int, int]]:
+    """Row ranges of at most :data:`WRITE_BATCH` features and about :data:`WRITE_VERTICES` vertices
+    (one feature per range when it alone has more); one empty range for an empty layer."""
+    ends = np.cumsum(shapely.get_num_coordinates(np.asarray(geoms, dtype=object)))
+    bounds, start = [], 0
+    while start < len(ends):
+        base = ends[start - 1] if start else 0
+        stop = max(int(np.searchsorted(ends, base + WRITE_VERTICES, side="right")), start + 1)
+        bounds.append((start, min(stop, start + WRITE_BATCH)))
+        start = bounds[-1][1]
+    return bounds or [(0, 0)]
 
 
 def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: int = 4490,
@@ -45,11 +61,12 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
         try:
             for name, gdf in frames.items():  # (use_arrow=True: no faster, three times the memory)
-                rows = rounded(by_id(gdf).to_crs(epsg))
-                rows[rows.geometry.name] = rounded_geometries(rows.geometry.values, epsg)
-                for start in range(0, max(len(rows), 1), WRITE_BATCH):  # bounded memory for the WKB
-                    pyogrio.write_dataframe(rows.iloc[start:start + WRITE_BATCH], tmp, layer=name, driver="GPKG",
-                                            append=start > 0, promote_to_multi=multi, SPATIAL_INDEX="YES",
+                rows = by_id(gdf).to_crs(epsg)
+                for start, stop in _batches(rows.geometry.values):  # bounded memory: rounded copies, WKB
+                    batch = rounded(rows.iloc[start:stop])
+                    batch[batch.geometry.name] = rounded_geometries(batch.geometry.values, epsg)
+                    pyogrio.write_dataframe(batch, tmp, layer=name, driver="GPKG", append=start > 0,
+                                            promote_to_multi=multi, SPATIAL_INDEX="YES",
                                             dataset_options={"VERSION": "1.2"})
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
