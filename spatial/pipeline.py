@@ -19,7 +19,7 @@ from .geometry import Frame, build_elements, finish, township_cells
 from .io import files, inputs
 from .io.tables import read_table
 from .layers import DistrictLayers, StructureInfo
-from .overlap import overlap_elements, overlap_projects
+from .overlap import overlap_elements, overlap_projects, polygonal
 from .plans import PlanSpec, check_spec, parse_spec
 from .projects import join_projects, locate_projects, project_table
 
@@ -190,8 +190,11 @@ def redline_verdict(red: pd.DataFrame, precision_m: pd.Series) -> np.ndarray:
 
 def as_stored(redlines: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Red-line patches rounded and repaired as layers store them, empty ones dropped, areas measured again."""
-    out = redlines.set_geometry(finish(redlines.geometry.values))
-    out = out[~out.geometry.is_empty].reset_index(drop=True)
+    geoms = finish(redlines.geometry.values)
+    odd = ~np.isin(shapely.get_type_id(geoms), (3, 6))  # repair may leave lines or points beside polygons
+    geoms[odd] = [polygonal(g) for g in geoms[odd]]
+    out = redlines.set_geometry(geoms)
+    out = out[~(out.geometry.isna() | out.geometry.is_empty)].reset_index(drop=True)
     out["area_km2"] = ellipsoidal_area_m2(out.geometry.values) / 1e6
     return out
 

@@ -115,3 +115,24 @@ def test_unknown_adcode(synth: Path):
     res = _build(synth, "123456")
     assert res.exit_code == 2
     assert "no plan spec for adcode 123456; fix: choose one of 999901" in res.output
+
+
+def test_red_lines_are_measured_as_stored():
+    """A patch keeps no area from before it was clipped, and is measured on its rounded, repaired shape."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from spatial.crs import ellipsoidal_area_m2
+    from spatial.pipeline import as_stored
+
+    noisy = shapely.box(115.0000004, 26.0000004, 115.0100004, 26.0100004)
+    bowtie = shapely.Polygon([(115, 26), (115.01, 26.01), (115.01, 26), (115, 26.01)])
+    stale = gpd.GeoDataFrame({"id": ["a", "b", "c"], "area_km2": [99.0, 99.0, 99.0]},
+                             geometry=[noisy, bowtie, shapely.Polygon()], crs=4326)
+    out = as_stored(stale)
+    assert out["id"].tolist() == ["a", "b"] and set(out.geom_type) <= {"Polygon", "MultiPolygon"}
+    coords = shapely.get_coordinates(out.geometry.values)
+    assert np.array_equal(coords, np.round(coords, 6)) and out.geometry.is_valid.all()
+    assert np.allclose(out["area_km2"], ellipsoidal_area_m2(out.geometry.values) / 1e6, rtol=0, atol=1e-12)
+    assert abs(out["area_km2"].iloc[0] - ellipsoidal_area_m2([noisy])[0] / 1e6) < 1e-4  # rounding moves < 0.1 m
