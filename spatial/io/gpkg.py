@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pyogrio
-import shapely
 
+from ..overlap import vertex_spans
 from ..qgis import layer_qml
 from .files import atomic_path, by_id
 from .precision import rounded, rounded_geometries
@@ -31,17 +30,12 @@ _STYLES_CONTENT = """INSERT INTO gpkg_contents (table_name, data_type, identifie
 VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?)"""
 
 
-def _batches(geoms: np.ndarray) -> list[tuple[int, int]]:
-    """Row ranges of at most :data:`WRITE_BATCH` features and about :data:`WRITE_VERTICES` vertices
-    (one feature per range when it alone has more); one empty range for an empty layer."""
-    ends = np.cumsum(shapely.get_num_coordinates(np.asarray(geoms, dtype=object)))
-    bounds, start = [], 0
-    while start < len(ends):
-        base = ends[start - 1] if start else 0
-        stop = max(int(np.searchsorted(ends, base + WRITE_VERTICES, side="right")), start + 1)
-        bounds.append((start, min(stop, start + WRITE_BATCH)))
-        start = bounds[-1][1]
-    return bounds or [(0, 0)]
+def _batches(geoms) -> list[slice]:
+    """Row slices of at most :data:`WRITE_BATCH` features and about :data:`WRITE_VERTICES` vertices
+    (see :func:`spatial.overlap.vertex_spans`); one empty slice for an empty layer, which creates it."""
+    spans = vertex_spans(geoms, WRITE_VERTICES) or [slice(0, 0)]
+    return [slice(a, min(a + WRITE_BATCH, s.stop)) for s in spans
+            for a in range(s.start, max(s.stop, s.start + 1), WRITE_BATCH)]
 
 
 def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: int = 4490,
@@ -62,10 +56,10 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
         try:
             for name, gdf in frames.items():  # (use_arrow=True: no faster, three times the memory)
                 rows = by_id(gdf).to_crs(epsg)
-                for start, stop in _batches(rows.geometry.values):  # bounded memory: rounded copies, WKB
-                    batch = rounded(rows.iloc[start:stop])
+                for part in _batches(rows.geometry.values):  # bounded memory: rounded copies, WKB
+                    batch = rounded(rows.iloc[part])
                     batch[batch.geometry.name] = rounded_geometries(batch.geometry.values, epsg)
-                    pyogrio.write_dataframe(batch, tmp, layer=name, driver="GPKG", append=start > 0,
+                    pyogrio.write_dataframe(batch, tmp, layer=name, driver="GPKG", append=part.start > 0,
                                             promote_to_multi=multi, SPATIAL_INDEX="YES",
                                             dataset_options={"VERSION": "1.2"})
         finally:
