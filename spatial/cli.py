@@ -12,6 +12,7 @@ import sys
 import click
 
 from .errors import InputError
+from .memory import limit_arenas
 
 #: Command name -> (module in spatial.commands, one-line help shown by ``spatial --help``).
 COMMANDS = {
@@ -65,3 +66,4 @@ class _Group(click.Group):
 @click.version_option(package_name="spatial-layout")
 def main() -> None:
     """Spatial layouts of Chinese district plans as GIS layers, overlap tables and maps."""
+    limit_arenas()  # before any thread starts: see spatial.memory

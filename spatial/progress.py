@@ -9,13 +9,16 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from .memory import release
+
 
 class Stages:
     """Announce a command's stages (reading, indexing, intersecting, writing …) on stderr.
 
     In a terminal each stage is a live rich progress row with a pulsing bar and its elapsed
     time; elsewhere (a pipe, a log file, CI) each finished stage is one plain line
-    ``stage: 1.2 s``; with ``quiet`` nothing is printed.
+    ``stage: 1.2 s``; with ``quiet`` nothing is printed. After each stage the memory it freed
+    goes back to the system (:func:`spatial.memory.release`).
     """
 
     def __init__(self, *, quiet: bool = False, console: Console | None = None) -> None:
@@ -41,6 +44,7 @@ class Stages:
         start = time.perf_counter()
         task = self._progress.add_task(label, total=None) if self._progress is not None else None
         yield
+        release()
         if task is not None:
             self._progress.update(task, total=1, completed=1)
         elif not self.quiet:

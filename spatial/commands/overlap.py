@@ -8,7 +8,7 @@ import click
 import pandas as pd
 
 from ..errors import InputError
-from ..io.report import CSV_ENCODING, OVERLAP_FORMATS, write_overlap_report
+from ..io.report import CSV_ENCODING, OVERLAP_FORMATS, add_projects, overlap_workbook, write_overlap_report
 from ..io.vector import read_vector, with_ids
 from ..overlap import gk_epsg_of, overlap_elements, overlap_projects
 from ..progress import Stages
@@ -54,7 +54,8 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
     if workers is not None and scheduler is not None:
         raise InputError.one("--workers", "", "given together with --scheduler",
                              "use --workers N for a local cluster or --scheduler ADDRESS for an existing one")
-    with Stages(quiet=quiet) as stages:
+    # the workbook's worker starts now and writes each table on the other core as soon as it is ready
+    with Stages(quiet=quiet) as stages, overlap_workbook() as book:
         with stages.stage("reading elements and projects"):
             elements = with_ids(read_vector(elements_path, geometry="polygon", layer=elements_layer, crs=elements_crs,
                                              option="--elements"), elements_path, id_field)
@@ -64,26 +65,25 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
             hint = float(elements.to_crs(4326).total_bounds[[0, 2]].mean())
             redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint)
         epsg = gk_epsg_of(elements, redlines)
+        ptable = pd.DataFrame(columns=["id", "in_redline", "redline_share", "redline_distance_m",
+                                       "within_buffer", "nearest_redline_id"])  # no projects file
         if workers is not None or scheduler is not None:
             from ..scale import overlap_on_dask
 
             with stages.stage(f"intersecting on Dask ({scheduler or f'{workers} local workers'})"):
-                table, overlaps, ptable = overlap_on_dask(elements, redlines, projects, buffer_m=buffer_m,
-                                                          workers=workers, scheduler=scheduler)
+                table, overlaps, located = overlap_on_dask(elements, redlines, projects, buffer_m=buffer_m,
+                                                           workers=workers, scheduler=scheduler)
+            ptable = _named(located, projects) if projects is not None else ptable
+            sheet_notes = add_projects(book, ptable)
         else:
-            with stages.stage("intersecting elements with red lines"):
-                table, overlaps = overlap_elements(elements, redlines)
             if projects is not None:
                 with stages.stage("locating projects"):
-                    ptable = overlap_projects(projects, redlines, buffer_m=buffer_m, epsg=epsg)
-        if projects is not None:
-            if "name" in projects.columns:
-                ptable.insert(1, "name", projects["name"].to_numpy())
-            project_note = f"{projects_path.name}: {len(projects)} projects; within_buffer = within {buffer_m:g} m"
-        else:
-            ptable = pd.DataFrame(columns=["id", "in_redline", "redline_share", "redline_distance_m",
-                                           "within_buffer", "nearest_redline_id"])
-            project_note = "no projects file given (--projects)"
+                    ptable = _named(overlap_projects(projects, redlines, buffer_m=buffer_m, epsg=epsg), projects)
+            sheet_notes = add_projects(book, ptable)  # the worker writes them while the elements are intersected
+            with stages.stage("intersecting elements with red lines"):
+                table, overlaps = overlap_elements(elements, redlines)
+        project_note = f"{projects_path.name}: {len(projects)} projects; within_buffer = within {buffer_m:g} m" \
+            if projects is not None else "no projects file given (--projects)"
         notes = [
             ("elements", f"{elements_path.name}: {len(elements)} polygons, ids from field {id_field!r}"),
             ("projects", project_note),
@@ -95,9 +95,17 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
             ("distances", f"metres in EPSG:{epsg} (CGCS2000 3-degree Gauss-Kruger zone of the data)"),
             *[("red-line repairs", line) for line in report.notes],
             ("CSV encoding", f"UTF-8 with byte-order mark ({CSV_ENCODING}) so that Excel shows Chinese correctly"),
+            *sheet_notes,
         ]
         with stages.stage("writing tables and overlap pieces"):
             written = write_overlap_report(out_dir, elements=table, projects=ptable, notes=notes, overlaps=overlaps,
-                                           fmt=fmt)
+                                           fmt=fmt, book=book)
     for path in written:
         click.echo(str(path))
+
+
+def _named(ptable: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
+    """The project table with the projects' names as its second column, when they have names."""
+    if "name" in projects.columns:
+        ptable.insert(1, "name", projects["name"].to_numpy())
+    return ptable

@@ -10,8 +10,10 @@ numeric columns are left alone, and so is text that is a plain decimal number (`
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is not imported at run time: the workbook worker loads this module without it
+    import pandas as pd
 
 #: First characters that make a spreadsheet cell a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -25,7 +27,7 @@ def risky(value: object) -> bool:
 
 def neutralised(df: pd.DataFrame) -> pd.DataFrame:
     """The table with every risky text cell prefixed by a single quote (numeric columns untouched)."""
-    text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    text = [c for c in df.columns if df[c].dtype.kind not in "biufc"]  # numbers and booleans (numpy or pandas dtypes) stay
     if not text:
         return df
     out = df.copy()

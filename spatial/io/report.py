@@ -6,22 +6,20 @@ the same input gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from contextlib import nullcontext
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
 
-from .cells import neutralised, risky
+from .cells import neutralised
 from .csvt import write_csvt
 from .files import as_multi, atomic_files, atomic_path, write_geojson, write_geoparquet
 from .gpkg import write_gpkg
 from .precision import rounded
+from .xlsx import Sheet, WorkbookProcess, write_workbook
 
 #: Encoding of every CSV written here: UTF-8 with a byte-order mark, which Excel needs to show Chinese.
 CSV_ENCODING = "utf-8-sig"
@@ -29,11 +27,9 @@ CSV_ENCODING = "utf-8-sig"
 OVERLAP_FORMATS = ("gpkg", "parquet", "geojson")
 #: Rows a worksheet holds, header included.
 XLSX_MAX_ROWS = 1_048_576
-#: xlsxwriter: rows streamed to disk as written; text always stored as text, never as a formula, link or number.
-_XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                 "strings_to_numbers": False}
-_FIXED_TIME = datetime(2000, 1, 1)
-_WIDTH_SAMPLE = 200
+#: Sheets of the overlap workbook, in order.
+OVERLAP_SHEETS = ["elements", "projects", "notes"]
+#: Rows converted (and handed to a workbook worker) at a time.
 _BLOCK_ROWS = 10_000
 
 
@@ -46,7 +42,7 @@ def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
 
 
 def write_xlsx(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
-    """Write a workbook with one sheet per table, streamed row by row in bounded memory.
+    """Write a workbook with one sheet per table, in this process, streamed row by row in bounded memory.
 
     Bold frozen header row, column widths fitted to the header and the first 200 values,
     floats rounded as :func:`spatial.io.precision.rounded` does, NaN/NA as empty cells; text is always stored as
@@ -62,29 +58,18 @@ def write_xlsx(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
         if len(df) >= XLSX_MAX_ROWS:
             raise ValueError(f"table {name!r} has {len(df)} rows; an Excel sheet holds {XLSX_MAX_ROWS - 1} "
                              "below its header: use the CSV")
-    with atomic_path(path) as tmp, xlsxwriter.Workbook(tmp, _XLSX_OPTIONS) as wb:
-        wb.set_properties({"created": _FIXED_TIME})
-        bold, quoted = wb.add_format({"bold": True}), wb.add_format({"quote_prefix": True})
-        for name, df in sheets.items():
-            _write_sheet(wb.add_worksheet(name), df, bold, quoted)
+    with atomic_path(path) as tmp:
+        write_workbook(tmp, list(sheets), (block for name, df in sheets.items() for block in sheet_blocks(name, df)))
     return Path(path)
 
 
-def _write_sheet(ws: Worksheet, df: pd.DataFrame, bold: Format, quoted: Format) -> None:
-    """``df`` into ``ws`` in row order (as constant_memory requires), converted a block of rows at a time."""
-    ws.freeze_panes(1, 0)
-    head = rounded(df.iloc[:_WIDTH_SAMPLE])
-    for c, col in enumerate(df.columns):
-        width = max([len(str(col))] + [len(str(v)) for v in _cells(head[col])])
-        ws.set_column(c, c, min(max(width + 2, 8), 80))
-        ws.write_string(0, c, str(col), bold)
-    writers = [_cell_writer(ws, df[col], quoted) for col in df.columns]
-    for start in range(0, len(df), _BLOCK_ROWS):
+def sheet_blocks(name: str, df: pd.DataFrame) -> Iterator[Sheet]:
+    """A table as worksheet blocks of :data:`_BLOCK_ROWS` rows (rounded, missing values empty), converted
+    one block at a time; a table without rows gives one block (its header)."""
+    kinds = [_kind(df[col]) for col in df.columns]
+    for start in range(0, max(len(df), 1), _BLOCK_ROWS):
         block = rounded(df.iloc[start:start + _BLOCK_ROWS])
-        for r, row in enumerate(zip(*[_cells(block[col]) for col in block.columns]), start=start + 1):
-            for c, (write, value) in enumerate(zip(writers, row)):
-                if value is not None:
-                    write(r, c, value)
+        yield Sheet(name, [str(c) for c in df.columns], kinds, [_cells(block[col]) for col in block.columns], start)
 
 
 def _cells(col: pd.Series) -> list:
@@ -92,15 +77,13 @@ def _cells(col: pd.Series) -> list:
     return [None if missing or value == "" else value for value, missing in zip(col.tolist(), col.isna().tolist())]
 
 
-def _cell_writer(ws: Worksheet, col: pd.Series, quoted: Format) -> Callable:
-    """The worksheet method for a column's values: by dtype, or by value for mixed columns; text
-    that would run as a formula gets the quote-prefix style (kept as typed, never evaluated)."""
+def _kind(col: pd.Series) -> str:
+    """How a column's cells are written (:data:`spatial.io.xlsx.KINDS`): by dtype, or by value for mixed columns."""
     if pd.api.types.is_bool_dtype(col):
-        return ws.write_boolean
+        return "bool"
     if pd.api.types.is_numeric_dtype(col):
-        return ws.write_number
-    write = ws.write_string if pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col) else ws.write
-    return lambda r, c, v: ws.write_string(r, c, v, quoted) if risky(v) else write(r, c, v)
+        return "number"
+    return "string" if pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col) else "any"
 
 
 def notes_table(notes: list[tuple[str, str]]) -> pd.DataFrame:
@@ -118,17 +101,39 @@ def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame, fmt: str) -> None:
         write_geojson(path, overlaps, name="overlaps", multi=True)
 
 
+def overlap_workbook() -> WorkbookProcess:
+    """A worker for ``overlap.xlsx`` (sheets :data:`OVERLAP_SHEETS`): start it first, hand it the
+    projects with :func:`add_projects` as soon as they are located, and give it to
+    :func:`write_overlap_report`, which adds the rest."""
+    return WorkbookProcess(OVERLAP_SHEETS)
+
+
+def add_projects(book: WorkbookProcess, projects: pd.DataFrame) -> list[tuple[str, str]]:
+    """Hand the projects table to the workbook; return the notes this adds (more rows than a sheet
+    holds: the sheet is left empty and the CSV has them all)."""
+    if len(projects) < XLSX_MAX_ROWS:
+        book.add(sheet_blocks("projects", projects))
+        return []
+    book.add(sheet_blocks("projects", projects.iloc[:0]))
+    return [("projects", f"{len(projects)} projects: more rows than an Excel sheet holds; see projects.csv")]
+
+
 def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, projects: pd.DataFrame,
-                         notes: list[tuple[str, str]], overlaps: gpd.GeoDataFrame, fmt: str = "gpkg") -> list[Path]:
+                         notes: list[tuple[str, str]], overlaps: gpd.GeoDataFrame, fmt: str = "gpkg",
+                         book: WorkbookProcess | None = None) -> list[Path]:
     """Write elements.csv, projects.csv (each with its ``.csvt``), overlap.xlsx and ``overlaps.<fmt>`` into ``out_dir``.
 
     All four are complete before the first replaces an older file; on an error none is
-    written and no temporary file is left behind. Pieces are sorted by id, in EPSG:4326.
+    written and no temporary file is left behind. Pieces are sorted by id, in EPSG:4326. The
+    workbook is written by a worker process, on another core, while this one writes the rest.
 
     Parameters
     ----------
     fmt
         Format of the overlap pieces, one of :data:`OVERLAP_FORMATS`.
+    book
+        A worker from :func:`overlap_workbook` that may already have the projects (then the
+        notes include what :func:`add_projects` returned); by default one is started here.
 
     Returns
     -------
@@ -137,18 +142,19 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
     if fmt not in OVERLAP_FORMATS:
         raise ValueError(f"unknown overlap format {fmt!r}: choose one of {', '.join(OVERLAP_FORMATS)}")
     names = ["elements.csv", "projects.csv", "overlap.xlsx", f"overlaps.{fmt}", "elements.csvt", "projects.csvt"]
-    with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces, elements_csvt, projects_csvt), \
-            ThreadPoolExecutor(1) as pool:
-        # GDAL writes the pieces (releasing the GIL) while Python writes the tables
-        pieces_written = pool.submit(_write_pieces, pieces, overlaps, fmt)
-        write_csv(elements_csv, elements)
-        write_csv(projects_csv, projects)
-        write_csvt(elements_csvt, elements)
-        write_csvt(projects_csvt, projects)
-        if len(projects) >= XLSX_MAX_ROWS:  # more than a sheet holds: the CSV has them all
-            notes = [*notes, ("projects", f"{len(projects)} projects: more rows than an Excel sheet holds; "
-                              "see projects.csv")]
-            projects = projects.iloc[:0]
-        write_xlsx(workbook, {"elements": elements, "projects": projects, "notes": notes_table(notes)})
-        pieces_written.result()
+    with nullcontext(book) if book is not None else overlap_workbook() as book:
+        if "projects" not in book.added:
+            notes = [*notes, *add_projects(book, projects)]
+        book.add(sheet_blocks("elements", elements))
+        book.add(sheet_blocks("notes", notes_table(notes)))
+        with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces, elements_csvt,
+                                              projects_csvt), ThreadPoolExecutor(1) as pool:
+            # GDAL writes the pieces (releasing the GIL) while Python writes the tables
+            pieces_written = pool.submit(_write_pieces, pieces, overlaps, fmt)
+            write_csv(elements_csv, elements)
+            write_csv(projects_csv, projects)
+            write_csvt(elements_csvt, elements)
+            write_csvt(projects_csvt, projects)
+            pieces_written.result()
+            book.finish(workbook)
     return [Path(out_dir) / name for name in names]
