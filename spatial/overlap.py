@@ -246,8 +246,13 @@ def inside_pairs(outer: np.ndarray, inner: np.ndarray, oi: np.ndarray, ii: np.nd
 
 
 def _cut(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Polygonal intersections of the geometry pairs and their ellipsoidal areas."""
-    cut = shapely.intersection(*pairs)
+    """Polygonal intersections of the geometry pairs and their ellipsoidal areas.
+
+    The pieces are kept until written, so they are copied through WKB into compact (2D,
+    exactly sized) coordinate storage: GEOS's overlay results take about half as much memory
+    again (``spatial overlap`` on the winding benchmark: peak RSS 724 -> 663 MB, same time).
+    """
+    cut = shapely.from_wkb(shapely.to_wkb(shapely.intersection(*pairs)))
     odd = ~np.isin(shapely.get_type_id(cut), _POLYGONAL)
     cut[odd] = [polygonal(g) for g in cut[odd]]
     return cut, ellipsoidal_area_m2(cut)
