@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from shapely.geometry import Polygon
 from spatial.crs import ellipsoidal_area_m2
 from spatial.io import report
 from spatial.io.files import write_geojson
-from spatial.io.report import OVERLAP_FORMATS, write_overlap_report, write_xlsx
+from spatial.io.report import OVERLAP_FORMATS, sheet_blocks, write_overlap_report, write_xlsx
+from spatial.io.xlsx import WorkbookProcess
 
 HOSTILE = '=HYPERLINK("http://x","y")'
 
@@ -95,7 +98,59 @@ def test_workbook_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
     assert _files(tmp_path) == []
 
 
+# --- workbook worker (spatial.io.xlsx.WorkbookProcess) ----------------------------------------
+def _sheets() -> dict[str, pd.DataFrame]:
+    return {"elements": _elements(), "projects": _projects(), "notes": report.notes_table(NOTES)}
+
+
+def test_worker_gives_the_same_bytes_in_sheet_order_whatever_the_order_of_adding(tmp_path, monkeypatch):
+    expected = write_xlsx(tmp_path / "in-process.xlsx", _sheets()).read_bytes()
+    monkeypatch.setattr(report, "_BLOCK_ROWS", 2)  # several blocks per table
+    assert len(list(sheet_blocks("elements", _elements()))) == 2
+    with WorkbookProcess(list(_sheets())) as book:
+        for name in ["notes", "projects", "elements"]:
+            book.add(sheet_blocks(name, _sheets()[name]))
+        book.finish(tmp_path / "worker.xlsx")
+    assert (tmp_path / "worker.xlsx").read_bytes() == expected
+    assert openpyxl.load_workbook(tmp_path / "worker.xlsx").sheetnames == ["elements", "projects", "notes"]
+    assert not book._scratch.exists() and book._proc.returncode == 0
+
+
+def test_worker_error_is_raised_by_finish_and_leaves_nothing(tmp_path):
+    bad = pd.DataFrame({"id": ["a"], "value": [[1, 2]]})  # a list has no cell type
+    with pytest.raises(TypeError), WorkbookProcess(["ok", "bad"]) as book:
+        book.add(sheet_blocks("ok", _elements()))
+        book.add(sheet_blocks("bad", bad))
+        book.finish(tmp_path / "t.xlsx")
+    assert _files(tmp_path) == [] and not book._scratch.exists()
+
+
+def test_worker_refuses_a_sheet_twice_or_one_missing(tmp_path):
+    with WorkbookProcess(["a", "b"]) as book:
+        book.add(sheet_blocks("a", _elements()))
+        with pytest.raises(ValueError, match="'a'"):
+            book.add(sheet_blocks("a", _elements()))
+        with pytest.raises(ValueError, match=r"not added: \['b'\]"):
+            book.finish(tmp_path / "t.xlsx")
+    assert _files(tmp_path) == [] and book._proc.returncode == 0  # stopped without writing
+
+
+def test_worker_loads_neither_pandas_nor_numpy():
+    code = "import sys, spatial.io.xlsx; print(sorted(m for m in ('pandas', 'numpy', 'geopandas') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 # --- overlap report ---------------------------------------------------------------------------
+def test_report_failure_in_the_workbook_leaves_the_old_files(tmp_path):
+    _report(tmp_path)
+    before = {name: (tmp_path / name).read_bytes() for name in _files(tmp_path)}
+    bad = _projects().assign(note=[[1, 2], None])
+    with pytest.raises(TypeError):
+        write_overlap_report(tmp_path, elements=_elements(), projects=bad, notes=NOTES, overlaps=_overlaps())
+    assert {name: (tmp_path / name).read_bytes() for name in _files(tmp_path)} == before
+
+
 def test_report_writes_tables_and_a_spatially_indexed_geopackage(tmp_path):
     written = _report(tmp_path)
     assert written == [tmp_path / n for n in ("elements.csv", "projects.csv", "overlap.xlsx", "overlaps.gpkg",

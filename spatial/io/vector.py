@@ -103,8 +103,11 @@ def _check_in_china(gdf: gpd.GeoDataFrame, path: Path, src: str, layer: str | No
     xmin, ymin, xmax, ymax = gdf.total_bounds
     if not np.all(np.isfinite([xmin, ymin, xmax, ymax])):
         return
-    lon0, lat0, lon1, lat1 = Transformer.from_crs(gdf.crs, 4326, always_xy=True).transform_bounds(
-        xmin, ymin, xmax, ymax)
+    if gdf.crs.to_epsg() in (4326, 4490):  # lon/lat already (no datum shift between the two in PROJ)
+        lon0, lat0, lon1, lat1 = xmin, ymin, xmax, ymax
+    else:
+        lon0, lat0, lon1, lat1 = Transformer.from_crs(gdf.crs, 4326, always_xy=True).transform_bounds(
+            xmin, ymin, xmax, ymax)
     lo, la, hi, ha = CHINA_LONLAT
     if np.all(np.isfinite([lon0, lat0, lon1, lat1])) and lo <= lon0 and lon1 <= hi and la <= lat0 and lat1 <= ha:
         return
