@@ -84,13 +84,24 @@ def _ids(gdf: gpd.GeoDataFrame, what: str) -> np.ndarray:
 
 
 def polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The single polygons of the polygonal geometries of ``geoms`` and the index of each one's geometry."""
+    """The single polygons of the polygonal geometries of ``geoms`` and the index of each one's geometry.
+
+    Polygons are passed on as they are; only MultiPolygons are split (into copies of their parts).
+    """
     geoms = np.asarray(geoms, dtype=object)
-    keep = np.flatnonzero(np.isin(shapely.get_type_id(geoms), _POLYGONAL) & ~shapely.is_empty(geoms))
-    if len(keep) and (shapely.get_type_id(geoms[keep]) == 3).all():  # no multi-part rows: no copies needed
+    kind = shapely.get_type_id(geoms)
+    keep = np.flatnonzero(np.isin(kind, _POLYGONAL) & ~shapely.is_empty(geoms))
+    multi = kind[keep] == 6
+    if not multi.any():
         return geoms[keep], keep
-    parts, sub = shapely.get_parts(geoms[keep], return_index=True)
-    return parts, keep[sub]
+    count = np.ones(len(keep), dtype=np.int64)
+    count[multi] = shapely.get_num_geometries(geoms[keep[multi]])
+    first = np.cumsum(count) - count  # where each kept geometry's parts begin
+    parts = np.empty(int(count.sum()), dtype=object)
+    parts[first[~multi]] = geoms[keep[~multi]]
+    sub, src = shapely.get_parts(geoms[keep[multi]], return_index=True)
+    parts[first[multi][src] + np.arange(len(src)) - np.searchsorted(src, src)] = sub
+    return parts, np.repeat(keep, count)
 
 
 def vertex_spans(geoms: np.ndarray, limit: int) -> list[slice]:

@@ -239,6 +239,10 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
     geoms[invalid] = shapely.make_valid(geoms[invalid])
     other = ~np.isin(shapely.get_type_id(geoms), (3, 6)) | shapely.is_empty(geoms)  # (multi)polygons kept as they are
     geoms[other] = [polygonal(g) for g in geoms[other]]
+    # one-part MultiPolygons (GDAL writes every polygon of a MultiPolygon layer so) as Polygons, once:
+    # the overlap engine passes Polygons on without copies (spatial.overlap.polygon_parts)
+    single = np.flatnonzero((shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1))
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
     frame = pd.DataFrame({
         "id": ids.to_numpy(), "name": data[name_field].to_numpy() if name_field else None,
         "type": types.to_numpy(), "official": official, "source": source, "basis": basis.to_numpy(),
