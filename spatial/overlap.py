@@ -35,7 +35,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely import STRtree
 
-from .crs import M2_PER_MU, ellipsoidal_area_m2, gk_zone_epsg
+from .crs import M2_PER_MU, ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 
 #: Candidate pairs whose boundaries meet, intersected per batch (bounds memory).
 CHUNK = 2048
@@ -70,10 +70,9 @@ def polygonal(geom):
 
 
 def _lonlat(gdf: gpd.GeoDataFrame) -> np.ndarray:
-    """Geometries of a layer in EPSG:4326 as an object array."""
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    return np.asarray(gdf.geometry.to_numpy(), dtype=object)
+    """Geometries of a layer in EPSG:4326 as an object array (see :func:`spatial.crs.to_lonlat`:
+    CGCS2000 lon/lat as it is, projected shapes densified first)."""
+    return np.asarray(to_lonlat(gdf).geometry.to_numpy(), dtype=object)
 
 
 def _ids(gdf: gpd.GeoDataFrame, what: str) -> np.ndarray:
