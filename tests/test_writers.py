@@ -203,14 +203,14 @@ def test_report_rejects_an_unknown_format_before_writing(tmp_path):
 
 def test_report_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     (tmp_path / "elements.csv").write_bytes(b"old")
-    real = pyogrio.write_dataframe
+    real = pyogrio.write_arrow
 
-    def write_then_fail(df, path, **kwargs):
-        real(df, path, **kwargs)
+    def write_then_fail(batches, path, **kwargs):
+        real(batches, path, **kwargs)
         assert Path(path).stat().st_size > 0
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pyogrio, "write_dataframe", write_then_fail)
+    monkeypatch.setattr(pyogrio, "write_arrow", write_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
         _report(tmp_path)
     assert _files(tmp_path) == ["elements.csv"] and (tmp_path / "elements.csv").read_bytes() == b"old"

@@ -95,17 +95,26 @@ def by_id(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(key, kind="mergesort", ignore_index=True)
 
 
+#: Single-part geometry types and the multi type each is written as.
+MULTI = {"Polygon": "MultiPolygon", "LineString": "MultiLineString"}
+
+
+def multi_parts(geoms: np.ndarray) -> np.ndarray:
+    """``geoms`` with each Polygon (LineString) made a one-part MultiPolygon (MultiLineString); points stay points."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    types = shapely.get_type_id(geoms)
+    for single, make in ((types == 3, shapely.multipolygons), (types == 1, shapely.multilinestrings)):
+        geoms[single] = make(geoms[single], indices=np.arange(single.sum()))
+    return geoms
+
+
 def as_multi(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The layer with each Polygon (LineString) made a one-part MultiPolygon (MultiLineString).
 
     One geometry type per layer in every format and every district; points stay points.
     """
-    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
-    types = shapely.get_type_id(geoms)
-    for single, make in ((types == 3, shapely.multipolygons), (types == 1, shapely.multilinestrings)):
-        geoms[single] = make(geoms[single], indices=np.arange(single.sum()))
     out = gdf.copy()
-    out[gdf.geometry.name] = geoms
+    out[gdf.geometry.name] = multi_parts(gdf.geometry.values)
     return out
 
 

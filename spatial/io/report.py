@@ -142,11 +142,11 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
     if fmt not in OVERLAP_FORMATS:
         raise ValueError(f"unknown overlap format {fmt!r}: choose one of {', '.join(OVERLAP_FORMATS)}")
     names = ["elements.csv", "projects.csv", "overlap.xlsx", f"overlaps.{fmt}", "elements.csvt", "projects.csvt"]
-    with nullcontext(book) if book is not None else overlap_workbook() as book:
-        if "projects" not in book.added:
-            notes = [*notes, *add_projects(book, projects)]
-        book.add(sheet_blocks("elements", elements))
-        book.add(sheet_blocks("notes", notes_table(notes)))
+    with nullcontext(book) if book is not None else overlap_workbook() as worker:
+        if "projects" not in worker.added:
+            notes = [*notes, *add_projects(worker, projects)]
+        worker.add(sheet_blocks("elements", elements))
+        worker.add(sheet_blocks("notes", notes_table(notes)))
         with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces, elements_csvt,
                                               projects_csvt), ThreadPoolExecutor(1) as pool:
             # GDAL writes the pieces (releasing the GIL) while Python writes the tables
@@ -156,5 +156,5 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
             write_csvt(elements_csvt, elements)
             write_csvt(projects_csvt, projects)
             pieces_written.result()
-            book.finish(workbook)
+            worker.finish(workbook)
     return [Path(out_dir) / name for name in names]
