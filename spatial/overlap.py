@@ -490,15 +490,18 @@ def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int, within: np.n
     """Planar distance in zone ``epsg`` from each geometry to the nearest boundary of ``polys`` (all lon/lat), and its polygon.
 
     ``within`` bounds each geometry's lon/lat distance to that boundary from above. Times the
-    greatest metres per degree of the area it bounds the distance in metres; every boundary
-    piece (:data:`POLY_PIECE` segments) within that many metres (over the least metres per
-    degree) is measured exactly in the zone; ties go to the lowest polygon. Boundaries are cut
-    :data:`PIECE_CHUNK_VERTICES` at a time (bounded memory, one pass).
+    greatest metres per degree of the area it bounds the distance in metres; the boundary
+    pieces (:data:`POLY_PIECE` segments) within that many metres (over the least metres per
+    degree) are candidates. The nearest candidate in lon/lat tightens the bound the same way
+    (as it is found, span by span), and only the candidates within it are measured exactly in
+    the zone; ties go to the lowest polygon. Boundaries are cut :data:`PIECE_CHUNK_VERTICES`
+    at a time (bounded memory, one pass).
     """
     to_gk = _to_zone(epsg)
     g, s = shapely.total_bounds(geoms), shapely.total_bounds(polys)
     low, high = _scale_bounds(np.r_[np.minimum(g[:2], s[:2]), np.maximum(g[2:], s[2:])], to_gk)
-    reach = within * high / low + 1e-7  # + ~1 cm: an edge's curvature between the two readings
+    ratio, slack = high / low, 1e-7  # + ~1 cm: an edge's curvature between the two readings
+    within = np.array(within, dtype=float)  # tightened below
 
     def exact(arr: np.ndarray) -> np.ndarray:
         return shapely.transform(arr, lambda c: np.column_stack(to_gk.transform(c[:, 0], c[:, 1])))
@@ -507,7 +510,11 @@ def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int, within: np.n
     best_g, best_d, best_p = np.empty(0, int), np.empty(0), np.empty(0, int)
     for span in vertex_spans(polys, PIECE_CHUNK_VERTICES):
         pieces, owner = boundary_pieces(polys[span], POLY_PIECE)
-        ci, ct = STRtree(pieces).query(geoms, predicate="dwithin", distance=reach)
+        ci, ct = STRtree(pieces).query(geoms, predicate="dwithin", distance=within * ratio + slack)
+        lonlat = shapely.distance(geoms[ci], pieces[ct])
+        np.minimum.at(within, ci, lonlat)
+        keep = lonlat <= within[ci] * ratio + slack
+        ci, ct = ci[keep], ct[keep]
         held, slot = np.unique(ct, return_inverse=True)
         d = shapely.distance(exact_geoms[ci], exact(pieces[held])[slot])
         best_g, best_d, best_p = np.r_[best_g, ci], np.r_[best_d, d], np.r_[best_p, owner[ct] + span.start]
