@@ -116,6 +116,17 @@ def test_worker_gives_the_same_bytes_in_sheet_order_whatever_the_order_of_adding
     assert not book._scratch.exists() and book._proc.returncode == 0
 
 
+def test_workbook_is_written_here_where_python_is_embedded(tmp_path, monkeypatch):
+    expected = write_xlsx(tmp_path / "in-process.xlsx", _sheets()).read_bytes()
+    monkeypatch.setattr(sys, "executable", "/usr/bin/qgis")  # QGIS's Python console says so
+    with WorkbookProcess(list(_sheets())) as book:
+        assert book._proc is None
+        for name in ["projects", "elements", "notes"]:
+            book.add(sheet_blocks(name, _sheets()[name]))
+        book.finish(tmp_path / "embedded.xlsx")
+    assert (tmp_path / "embedded.xlsx").read_bytes() == expected and not book._scratch.exists()
+
+
 def test_worker_error_is_raised_by_finish_and_leaves_nothing(tmp_path):
     bad = pd.DataFrame({"id": ["a"], "value": [[1, 2]]})  # a list has no cell type
     with pytest.raises(TypeError), WorkbookProcess(["ok", "bad"]) as book:

@@ -101,20 +101,30 @@ def write_workbook(path: str | Path, names: list[str], blocks: Iterable[Sheet]) 
     book.close()
 
 
+def _interpreter() -> str | None:
+    """This Python as a program to start, or None when it is embedded in another program (QGIS's
+    console, for one, whose ``sys.executable`` is QGIS itself)."""
+    return sys.executable if sys.executable and Path(sys.executable).name.lower().startswith("python") else None
+
+
 class WorkbookProcess:
     """A workbook written by a worker process: :meth:`add` sheets as they are ready, then :meth:`finish`.
 
     Use as a context manager; leaving it without :meth:`finish` (an error) stops the worker and
     leaves no file. The sheets' order in the workbook is ``names``, whatever the order of adding.
+    Where no Python can be started (:func:`_interpreter`), the sheets are written here as they
+    are added: the same bytes, without the second core.
     """
 
     def __init__(self, names: list[str]) -> None:
         self.names = list(names)
         self.added: set[str] = set()
         self._scratch = Path(tempfile.mkdtemp(prefix="spatial-xlsx-"))
-        self._proc = subprocess.Popen([sys.executable, "-m", __name__, str(self._scratch)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._sender = ThreadPoolExecutor(1)  # a pipe write waits while the worker fills a sheet; we go on
+        python = _interpreter()
+        self._local = None if python else _Book(self._scratch / "workbook.xlsx", self.names, scratch=self._scratch)
+        self._proc = subprocess.Popen([python, "-m", __name__, str(self._scratch)], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE) if python else None
         self._send(self.names)
 
     def __enter__(self) -> WorkbookProcess:
@@ -122,18 +132,22 @@ class WorkbookProcess:
 
     def __exit__(self, *exc) -> None:
         self._sender.shutdown(cancel_futures=True)
-        if self._proc.poll() is None:
-            self._proc.stdin.close()  # no "close" message: the worker stops without writing
-            try:
-                self._proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc.stdout.close()
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.stdin.close()  # no "close" message: the worker stops without writing
+                try:
+                    self._proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            self._proc.stdout.close()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _send(self, message: object) -> None:
-        self._sender.submit(self._write, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        if self._proc is not None:
+            self._sender.submit(self._write, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        elif isinstance(message, Sheet):
+            self._local.fill(message)
 
     def _write(self, data: bytes) -> None:
         try:
@@ -155,16 +169,21 @@ class WorkbookProcess:
         """Wait for the workbook (every sheet added) and move it to ``path``; the worker's error is raised here."""
         if self.added != set(self.names):
             raise ValueError(f"sheets not added: {sorted(set(self.names) - self.added)}")
+        if self._proc is None:
+            self._local.close()
+            return Path(shutil.move(self._scratch / "workbook.xlsx", path))
         self._send(None)
         self._sender.shutdown()
         self._proc.stdin.close()
-        result = pickle.load(self._proc.stdout) if self._proc.wait() == 0 else None
+        try:
+            result = pickle.load(self._proc.stdout) if self._proc.wait() == 0 else None
+        except EOFError:  # it said nothing
+            result = None
         if isinstance(result, BaseException):
             raise result
         if result is None:
             raise RuntimeError(f"the workbook worker stopped with exit code {self._proc.returncode}")
-        shutil.move(result, path)
-        return Path(path)
+        return Path(shutil.move(result, path))
 
 
 def _serve(scratch: Path, inp: BinaryIO, out: BinaryIO) -> None:
