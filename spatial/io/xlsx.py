@@ -1,6 +1,7 @@
 """Excel workbooks written with xlsxwriter, in this process or in a light worker process beside it.
 
-Writing a workbook is pure Python (about 15 µs a cell): 70,000 cells take a second. A command
+Writing a workbook is pure Python (about 5 µs a cell): the 80,000 cells of 10,000 projects take
+0.4 s with the zip. A command
 that computes with GEOS while it writes (``spatial overlap``) hands each table to a
 :class:`WorkbookProcess` as soon as the table is ready, and the worker writes it on the other
 core. The worker imports only this module and xlsxwriter (about 25 MiB, a tenth of a second),
@@ -9,7 +10,7 @@ receives sheets through a pipe (pickle) and writes them, streamed row by row
 place. Same tables, same bytes, in either process.
 
 This module imports neither pandas nor numpy: tables arrive as :class:`Sheet` (plain columns
-of Python values, see :func:`spatial.io.report.sheet`).
+of Python values, see :func:`spatial.io.report.sheet_blocks`).
 """
 
 from __future__ import annotations
