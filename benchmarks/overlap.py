@@ -21,6 +21,8 @@ EPSG:4490 (90 % points, 10 % square parcels of 100-300 m, field ``id``). The sha
   patches, 5.0 M vertices.
 - ``national`` (only with ``--national``; generation and each run take minutes): the ``small``
   pattern over 450 x 450 km: 202,500 patches of 60-150 vertices, 21.5 M vertices.
+- ``county`` (with ``--national``): the same red lines, with the elements and projects of one
+  county, 30 x 30 km in the middle: what a provincial office runs for each county's plan.
 
 The racers, each a separate process with the same inputs, one after the other:
 
@@ -199,6 +201,16 @@ def national(rng: np.random.Generator) -> Case:
     return _case(rng, 450_000.0, _grid_blobs(rng, 450, (60, 151)))
 
 
+def county(rng: np.random.Generator) -> Case:
+    """The national red lines with one county's plan: 40 elements and 10,000 projects over the
+    30 x 30 km in the middle (what a provincial office runs for each county)."""
+    whole = national(rng)
+    elements, ids = _elements(rng, 30_000.0, None)
+    def shift(g: np.ndarray) -> np.ndarray:
+        return shapely.transform(g, lambda c: c + (whole.side - 30_000.0) / 2)
+    return Case(whole.side, whole.redlines, shift(elements), ids, shift(_projects(rng, 30_000.0)))
+
+
 def _shear(xy: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(x, y) -> (x + g(y'), y') with y' = y + f(x), f and g sums of sines: a bijection of the plane."""
     def wave(t: np.ndarray) -> np.ndarray:
@@ -297,7 +309,7 @@ def big(rng: np.random.Generator) -> Case:
 
 
 SHAPES: dict[str, Callable[[np.random.Generator], Case]] = {
-    "small": small, "winding": winding, "big": big, "national": national}
+    "small": small, "winding": winding, "big": big, "national": national, "county": county}
 
 
 @dataclass
@@ -516,13 +528,14 @@ def _load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default="small,winding,big", help="comma-separated: small, winding, big, national")
-    parser.add_argument("--national", action="store_true", help="add the national shape (minutes)")
+    parser.add_argument("--shapes", default="small,winding,big",
+                        help="comma-separated: small, winding, big, national, county")
+    parser.add_argument("--national", action="store_true", help="add the national and county shapes (minutes)")
     parser.add_argument("--racers", default=",".join(RACERS), help=f"comma-separated, of {', '.join(RACERS)}")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run before it is killed")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it (data and outputs)")
     args = parser.parse_args()
-    shapes = list(dict.fromkeys([s for s in args.shapes.split(",") if s] + (["national"] if args.national else [])))
+    shapes = list(dict.fromkeys([s for s in args.shapes.split(",") if s] + (["national", "county"] if args.national else [])))
     racers = [r for r in args.racers.split(",") if r]
     unknown = sorted(set(shapes) - set(SHAPES)) + sorted(set(racers) - set(RACERS))
     if unknown:

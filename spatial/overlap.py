@@ -69,7 +69,7 @@ def polygonal(geom):
     return shapely.union_all(parts)
 
 
-def _lonlat(gdf: gpd.GeoDataFrame) -> np.ndarray:
+def lonlat(gdf: gpd.GeoDataFrame) -> np.ndarray:
     """Geometries of a layer in EPSG:4326 as an object array (see :func:`spatial.crs.to_lonlat`:
     CGCS2000 lon/lat as it is, projected shapes densified first)."""
     return np.asarray(to_lonlat(gdf).geometry.to_numpy(), dtype=object)
@@ -153,7 +153,7 @@ def boundary_pieces(geoms: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarra
     return lines, ring_owner[piece_ring]
 
 
-def _first_vertex(geoms: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
+def first_vertex(geoms: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
     """The first coordinate of each geometry (NaN if empty), read in chunks to bound memory."""
     out = np.full((len(geoms), 2), np.nan)
     for begin in range(0, len(geoms), chunk):
@@ -245,7 +245,7 @@ def inside_pairs(outer: np.ndarray, inner: np.ndarray, oi: np.ndarray, ii: np.nd
     if not len(cand):
         return out
     held, slot = np.unique(ii[cand], return_inverse=True)
-    vertex = _first_vertex(inner[held])[slot]
+    vertex = first_vertex(inner[held])[slot]
     outers, which = np.unique(oi[cand], return_inverse=True)
     order = np.argsort(which, kind="stable")
     starts = np.searchsorted(which[order], np.arange(len(outers) + 1))
@@ -385,7 +385,7 @@ def _redline_parts(redlines: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, 
     rids = _ids(redlines, "red lines")
     rtypes = redlines["type"].astype(str).to_numpy() if "type" in redlines.columns else \
         np.full(len(redlines), "", dtype=object)
-    parts, owner = polygon_parts(_lonlat(redlines))
+    parts, owner = polygon_parts(lonlat(redlines))
     return parts, owner, rids, rtypes
 
 
@@ -415,7 +415,7 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         redline_type, area_m2; sorted by id.
     """
     ids = _ids(elements, "elements")
-    geoms = _lonlat(elements)
+    geoms = lonlat(elements)
     parts, owner, rids, rtypes = _redline_parts(redlines)
     ti, pi, area, shapes = intersect_pairs(geoms, parts)
     # one row per (element, red-line row): multi-part red lines and elements gather their pieces
@@ -457,12 +457,12 @@ def overlap_elements(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
 
 def gk_epsg_of(*layers: gpd.GeoDataFrame) -> int:
     """The Gauss-Kruger zone (EPSG) of the centre of the layers' common lon/lat extent."""
-    bounds = np.array([shapely.total_bounds(_lonlat(g)) for g in layers if len(g)])
+    bounds = np.array([shapely.total_bounds(lonlat(g)) for g in layers if len(g)])
     bounds = bounds[np.isfinite(bounds).all(axis=1)]
     return gk_zone_epsg((bounds[:, 0].min() + bounds[:, 2].max()) / 2.0)
 
 
-def _scale_bounds(bounds: np.ndarray, to_gk: Transformer, *, steps: int = 5) -> tuple[float, float]:
+def scale_bounds(bounds: np.ndarray, to_gk: Transformer, *, steps: int = 5) -> tuple[float, float]:
     """Least and greatest metres per degree of a lon/lat distance anywhere in ``bounds`` (a margin of 1 % added).
 
     The singular values of the map's Jacobian (lon/lat -> Gauss-Kruger), sampled on a grid.
@@ -477,7 +477,7 @@ def _scale_bounds(bounds: np.ndarray, to_gk: Transformer, *, steps: int = 5) -> 
     return float(sigma.min()) / 1.01, float(sigma.max()) * 1.01
 
 
-def _to_zone(epsg: int) -> Transformer:
+def to_zone(epsg: int) -> Transformer:
     """Lon/lat to the Gauss-Kruger zone ``epsg``, from the zone's own geographic CRS: the same
     operation as from EPSG:4326 (no datum shift between WGS84 and CGCS2000 in PROJ), without a
     search of the whole EPSG database."""
@@ -497,9 +497,9 @@ def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int, within: np.n
     the zone; ties go to the lowest polygon. Boundaries are cut :data:`PIECE_CHUNK_VERTICES`
     at a time (bounded memory, one pass).
     """
-    to_gk = _to_zone(epsg)
+    to_gk = to_zone(epsg)
     g, s = shapely.total_bounds(geoms), shapely.total_bounds(polys)
-    low, high = _scale_bounds(np.r_[np.minimum(g[:2], s[:2]), np.maximum(g[2:], s[2:])], to_gk)
+    low, high = scale_bounds(np.r_[np.minimum(g[:2], s[:2]), np.maximum(g[2:], s[2:])], to_gk)
     ratio, slack = high / low, 1e-7  # + ~1 cm: an edge's curvature between the two readings
     within = np.array(within, dtype=float)  # tightened below
 
@@ -511,9 +511,9 @@ def _nearest_exact(geoms: np.ndarray, polys: np.ndarray, epsg: int, within: np.n
     for span in vertex_spans(polys, PIECE_CHUNK_VERTICES):
         pieces, owner = boundary_pieces(polys[span], POLY_PIECE)
         ci, ct = STRtree(pieces).query(geoms, predicate="dwithin", distance=within * ratio + slack)
-        lonlat = shapely.distance(geoms[ci], pieces[ct])
-        np.minimum.at(within, ci, lonlat)
-        keep = lonlat <= within[ci] * ratio + slack
+        apart = shapely.distance(geoms[ci], pieces[ct])  # in lon/lat
+        np.minimum.at(within, ci, apart)
+        keep = apart <= within[ci] * ratio + slack
         ci, ct = ci[keep], ct[keep]
         held, slot = np.unique(ct, return_inverse=True)
         d = shapely.distance(exact_geoms[ci], exact(pieces[held])[slot])
@@ -574,7 +574,7 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
     """
     ids = _ids(projects, "projects")
     n = len(ids)
-    geoms = _lonlat(projects)
+    geoms = lonlat(projects)
     parts, owner, rids, rtypes = _redline_parts(redlines)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     kind = shapely.get_type_id(geoms)

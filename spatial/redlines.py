@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 from shapely import STRtree
 
+from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .errors import InputError
 from .io.vector import read_vector
-from pyproj import Transformer
-
-from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .overlap import boundaries_meet, inside_pairs, polygon_parts, polygonal
+
+if TYPE_CHECKING:
+    from .nearby import Selection
 
 #: Field names that hold the red-line type in official data, tried in this order (any case).
 TYPE_FIELDS = ("红线类型", "类型", "类别", "hxlx", "type", "kind")
@@ -46,6 +49,7 @@ class RepairReport:
     crs: str
     features_in: int
     epsg: int | None = None
+    features_total: int | None = None  # of the whole layer, when only some were read
     repaired: int = 0
     dropped_empty: int = 0
     overlap_pairs: int = 0
@@ -157,12 +161,21 @@ def _resolve_cross_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray
     return out[out["geometry"].notna()]
 
 
+def _types(table: pd.DataFrame, type_field: str | None) -> pd.Series:
+    """The red-line type of each row: the type field's text, :data:`UNSPECIFIED` where empty or missing."""
+    if not type_field:
+        return pd.Series(UNSPECIFIED, index=table.index)
+    return table[type_field].map(lambda v: UNSPECIFIED if pd.isna(v) or str(v).strip() == "" else str(v).strip())
+
+
 def _describe(report: RepairReport) -> list[str]:
     """The report in plain words, one sentence per line, for notes sheets and maps."""
     notes = [f"Red lines from {report.source}: " + (
         "official data." if report.official else
         "ILLUSTRATIVE, not the official ecological protection red lines (which are not public).")]
-    notes.append(f"Read {report.features_in} features in {report.crs}; reprojected to EPSG:4326 (WGS84 lon/lat).")
+    read = f"{report.features_in} of the layer's {report.features_total} features (those that can change the " \
+        "results: near the elements and projects)" if report.features_total else f"{report.features_in} features"
+    notes.append(f"Read {read} in {report.crs}; reprojected to EPSG:4326 (WGS84 lon/lat).")
     if report.repaired:
         notes.append(f"{report.repaired} invalid polygon(s) (e.g. self-intersecting rings) repaired with "
                      "shapely.make_valid; only their polygonal parts were kept.")
@@ -188,7 +201,8 @@ def _describe(report: RepairReport) -> list[str]:
 
 
 def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
-                     type_field: str | None = None) -> tuple[gpd.GeoDataFrame, RepairReport]:
+                     type_field: str | None = None, selection: Selection | None = None
+                     ) -> tuple[gpd.GeoDataFrame, RepairReport]:
     """Clean a red-line layer: EPSG:4326, valid polygons, no overlapping patches.
 
     Parameters
@@ -201,6 +215,10 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
         Whether these are the official red lines; carried into every row and note.
     type_field
         Field holding the red-line type; detected from :data:`TYPE_FIELDS` when None.
+    selection
+        When ``gdf`` holds the rows of a larger layer that :func:`spatial.nearby.select_redlines`
+        chose (its index: their row numbers, from 0): ids, row numbers and types are the whole
+        layer's, so that the rows read get the ids and type columns a full read gives them.
 
     Returns
     -------
@@ -224,10 +242,10 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
     data = to_lonlat(gdf)
     type_field = type_field or detect_field(gdf.columns.drop(gdf.geometry.name), TYPE_FIELDS)
     name_field = detect_field(gdf.columns.drop(gdf.geometry.name), NAME_FIELDS)
-    ids = data["id"].astype(str) if "id" in data.columns and data["id"].notna().all() and data["id"].is_unique \
-        else pd.Series([f"rl-{i:05d}" for i in range(1, len(data) + 1)], index=data.index)
-    types = data[type_field].map(lambda v: UNSPECIFIED if pd.isna(v) or str(v).strip() == "" else str(v).strip()) \
-        if type_field else pd.Series(UNSPECIFIED, index=data.index)
+    layer = data if selection is None else selection.attributes
+    ids = data["id"].astype(str) if "id" in layer.columns and layer["id"].notna().all() and layer["id"].is_unique \
+        else pd.Series([f"rl-{i + 1:05d}" for i in data.index], index=data.index)
+    types = _types(data, type_field)
     basis = data["basis"].astype(str) if "basis" in data.columns else \
         pd.Series(f"{'official red line' if official else 'red line (not marked official)'} from {source}",
                   index=data.index)
@@ -254,7 +272,10 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
     if frame.empty:
         raise InputError.one(source, "", "no red-line polygon with an area is left", "check the layer's geometries")
     report.type_field = type_field
-    report.types = sorted(frame["type"].unique())
+    report.types = sorted(frame["type"].unique() if selection is None else
+                          set(_types(selection.attributes[selection.shaped], type_field)))
+    if selection is not None:
+        report.features_total = len(selection.attributes)
     a, b = _overlapping_pairs(frame["geometry"].to_numpy())
     frame = _dissolve_same_type(frame, report, a, b)
     if len(report.types) > 1:
@@ -325,12 +346,14 @@ def sample_redlines(features_gdf: gpd.GeoDataFrame, boundary, *, adcode: str) ->
 
 def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None = None,
                   hint_lon: float | None = None, official: bool = True,
-                  type_field: str | None = None, option: str = "") -> tuple[gpd.GeoDataFrame, RepairReport]:
+                  type_field: str | None = None, option: str = "",
+                  selection: Selection | None = None) -> tuple[gpd.GeoDataFrame, RepairReport]:
     """Read an official red-line file (Shapefile, zipped Shapefile, GeoPackage, GeoJSON) and prepare it.
 
     A layer that carries an ``official`` column (as the layers this tool writes do) is taken as
     official only when every row says so. ``option`` is the command's option for the file (see
-    :func:`spatial.io.vector.read_vector`).
+    :func:`spatial.io.vector.read_vector`). ``selection`` (:func:`spatial.nearby.select_redlines`)
+    reads only the features a run needs, with the whole layer's ids, types and official flag.
 
     Raises
     ------
@@ -338,10 +361,15 @@ def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None
         Anything :func:`spatial.io.vector.read_vector` or :func:`prepare_redlines` rejects.
     """
     path = Path(path)
-    gdf = read_vector(path, layer=layer, geometry="polygon", crs=crs, hint_lon=hint_lon, option=option)
-    if "official" in gdf.columns:
-        official = official and bool(gdf["official"].map(lambda v: str(v).lower() in ("true", "1", "yes")).all())
-    return prepare_redlines(gdf, source=path.name, official=official, type_field=type_field)
+    gdf = read_vector(path, layer=layer, geometry="polygon", crs=crs, hint_lon=hint_lon, option=option,
+                      fids=None if selection is None else selection.fids)
+    whole = gdf
+    if selection is not None:
+        gdf.index = selection.rows
+        whole = selection.attributes
+    if "official" in whole.columns:
+        official = official and bool(whole["official"].map(lambda v: str(v).lower() in ("true", "1", "yes")).all())
+    return prepare_redlines(gdf, source=path.name, official=official, type_field=type_field, selection=selection)
 
 
 #: EPSG codes of the CGCS2000 3-degree Gauss-Kruger zones: with zone prefix (zones 25-45), by central meridian.

@@ -60,8 +60,8 @@ SLACK_M = 1.0
 
 def overlap_on_dask(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame,
                     projects: gpd.GeoDataFrame | None = None, *, buffer_m: float = 0.0,
-                    workers: int | None = None, scheduler: str | None = None, partitions: int | None = None
-                    ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, pd.DataFrame | None]:
+                    workers: int | None = None, scheduler: str | None = None, partitions: int | None = None,
+                    types: list[str] | None = None) -> tuple[pd.DataFrame, gpd.GeoDataFrame, pd.DataFrame | None]:
     """:func:`~spatial.overlap.overlap_elements` and :func:`~spatial.overlap.overlap_projects` on Dask.
 
     Parameters
@@ -78,6 +78,9 @@ def overlap_on_dask(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame,
         Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` (left running).
     partitions
         Red-line partitions; default :data:`PARTITIONS_PER_THREAD` per worker thread, at least 2.
+    types
+        The red-line types to give columns for (see :func:`~spatial.overlap.overlap_elements`);
+        by default the layer's own.
 
     Returns
     -------
@@ -96,7 +99,8 @@ def overlap_on_dask(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame,
         raise ValueError("give exactly one of workers= (start local worker processes) "
                          "or scheduler= (the address of a running Dask scheduler)")
     redlines = redlines.to_crs(4326)  # partitions are bounded in lon/lat
-    types = sorted(set(redlines["type"].astype(str))) if "type" in redlines.columns else None
+    if types is None and "type" in redlines.columns:
+        types = sorted(set(redlines["type"].astype(str)))
     with _client(workers, scheduler) as client:
         count = partitions or max(2, PARTITIONS_PER_THREAD * sum(client.nthreads().values()))
         runs = hilbert_partitions(redlines, count)

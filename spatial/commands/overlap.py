@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..io.report import CSV_ENCODING, OVERLAP_FORMATS, add_projects, overlap_workbook, write_overlap_report
 from ..io.vector import read_vector, with_ids
-from ..overlap import gk_epsg_of, overlap_elements, overlap_projects
+from ..nearby import select_redlines
+from ..overlap import gk_epsg_of, lonlat, overlap_elements, overlap_projects
 from ..progress import Stages
 from ..redlines import load_redlines
 from .options import finite_metres
@@ -38,12 +40,16 @@ from .options import finite_metres
               help="Run on a local Dask cluster of N worker processes (on one small machine it does not pay: README, scale-out).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see README: scale-out).")
+@click.option("--all-redlines", is_flag=True,
+              help="Read every red-line feature, not only those that can change the results (the ones near the "
+                   "elements and projects): slower on a large file, the same tables; the repair notes then "
+                   "cover the whole layer.")
 @click.option("--quiet", is_flag=True, help="Print no progress, only the paths written.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Folder for elements.csv, projects.csv, overlap.xlsx and overlaps.<format>.")
 def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None, buffer_m: float,
             id_field: str, layer: str | None, crs: str | None, fmt: str, workers: int | None,
-            scheduler: str | None, quiet: bool, out_dir: Path, elements_layer: str | None, elements_crs: str | None,
+            scheduler: str | None, all_redlines: bool, quiet: bool, out_dir: Path, elements_layer: str | None, elements_crs: str | None,
             projects_layer: str | None, projects_crs: str | None) -> None:
     """Measure how much of each element lies in ecological protection red lines, and where projects lie.
 
@@ -63,7 +69,12 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
                                  projects_path, id_field) if projects_path else None
         with stages.stage("reading and repairing red lines"):
             hint = float(elements.to_crs(4326).total_bounds[[0, 2]].mean())
-            redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint)
+            near = [g for g in (elements, projects) if g is not None]
+            selection = None if all_redlines else select_redlines(
+                redlines_path, layer=layer, crs=crs, option="", targets=lonlat(elements),
+                projects=lonlat(projects) if projects is not None else np.empty(0, dtype=object),
+                epsg=gk_epsg_of(*near))
+            redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint, selection=selection)
         epsg = gk_epsg_of(elements, redlines)
         ptable = pd.DataFrame(columns=["id", "in_redline", "redline_share", "redline_distance_m",
                                        "within_buffer", "nearest_redline_id"])  # no projects file
@@ -72,7 +83,7 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
 
             with stages.stage(f"intersecting on Dask ({scheduler or f'{workers} local workers'})"):
                 table, overlaps, located = overlap_on_dask(elements, redlines, projects, buffer_m=buffer_m,
-                                                           workers=workers, scheduler=scheduler)
+                                                           workers=workers, scheduler=scheduler, types=report.types)
             ptable = _named(located, projects) if projects is not None else ptable
             sheet_notes = add_projects(book, ptable)
         else:
@@ -81,7 +92,7 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
                     ptable = _named(overlap_projects(projects, redlines, buffer_m=buffer_m, epsg=epsg), projects)
             sheet_notes = add_projects(book, ptable)  # the worker writes them while the elements are intersected
             with stages.stage("intersecting elements with red lines"):
-                table, overlaps = overlap_elements(elements, redlines)
+                table, overlaps = overlap_elements(elements, redlines, types=report.types)
         project_note = f"{projects_path.name}: {len(projects)} projects; within_buffer = within {buffer_m:g} m" \
             if projects is not None else "no projects file given (--projects)"
         notes = [

@@ -123,30 +123,14 @@ def list_layers(path: str | Path) -> list[tuple[str, str]]:
     return [(str(n), str(t)) for n, t in pyogrio.list_layers(_gdal_path(Path(path)))]
 
 
-def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "any",
-                crs: str | None = None, hint_lon: float | None = None, option: str = "") -> gpd.GeoDataFrame:
-    """Read a user's vector file with its CRS and attribute encoding checked.
-
-    Parameters
-    ----------
-    path
-        Shapefile (``.shp``, or a ``.zip`` holding one), GeoPackage, GeoJSON or any format GDAL reads.
-    layer
-        Layer name for multi-layer files; required when the file has several candidate layers.
-    geometry
-        ``"polygon"``, ``"point"``, ``"line"`` or ``"any"``: the geometry kind the caller needs.
-    crs
-        CRS to assume when the file declares none (e.g. ``"EPSG:4547"``); never overrides one.
-    hint_lon
-        A longitude in the area of interest, to name the likely Gauss-Kruger zone in errors.
-    option
-        The command's option for this file (``--redlines``): fixes name ``<option>-layer`` and
-        ``<option>-crs``; by default ``--layer`` and ``--crs``.
+def resolve_layer(path: str | Path, *, layer: str | None = None, geometry: str = "any",
+                  option: str = "") -> tuple[str, str | None]:
+    """The GDAL path and the layer to read of a user's vector file (see :func:`read_vector`).
 
     Raises
     ------
     InputError
-        Missing, empty or corrupt file; ambiguous layer; no CRS; wrong geometry kind.
+        Missing, empty or unreadable file; ambiguous or unknown layer.
     """
     path = Path(path)
     if not path.exists():
@@ -172,10 +156,49 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
         names = ", ".join(str(n) for n, _ in layers)
         raise InputError.one(path, "layer", f"no layer {layer!r}; layers: {names}",
                              f"choose one with {_opt(option, 'layer')} NAME")
+    return src, layer
+
+
+def encoding_of(path: str | Path) -> str | None:
+    """The attribute encoding to read a file with: detected for a Shapefile without .cpg, else GDAL's own."""
+    raw = _dbf_bytes(Path(path))
+    return detect_dbf_encoding(raw) if raw is not None else None
+
+
+def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "any",
+                crs: str | None = None, hint_lon: float | None = None, option: str = "",
+                fids: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Read a user's vector file with its CRS and attribute encoding checked.
+
+    Parameters
+    ----------
+    path
+        Shapefile (``.shp``, or a ``.zip`` holding one), GeoPackage, GeoJSON or any format GDAL reads.
+    layer
+        Layer name for multi-layer files; required when the file has several candidate layers.
+    geometry
+        ``"polygon"``, ``"point"``, ``"line"`` or ``"any"``: the geometry kind the caller needs.
+    crs
+        CRS to assume when the file declares none (e.g. ``"EPSG:4547"``); never overrides one.
+    hint_lon
+        A longitude in the area of interest, to name the likely Gauss-Kruger zone in errors.
+    option
+        The command's option for this file (``--redlines``): fixes name ``<option>-layer`` and
+        ``<option>-crs``; by default ``--layer`` and ``--crs``.
+    fids
+        Only these features (GDAL feature ids, in this order); by default all.
+
+    Raises
+    ------
+    InputError
+        Missing, empty or corrupt file; ambiguous layer; no CRS; wrong geometry kind.
+    """
+    path = Path(path)
+    src, layer = resolve_layer(path, layer=layer, geometry=geometry, option=option)
+    wanted = GEOM_KINDS.get(geometry)
     try:
-        raw = _dbf_bytes(path)
-        encoding = detect_dbf_encoding(raw) if raw is not None else None
-        gdf = pyogrio.read_dataframe(src, layer=layer, encoding=encoding)  # (use_arrow: slower here, more memory)
+        encoding = encoding_of(path)
+        gdf = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, fids=fids)  # (use_arrow: slower here, more memory)
     except (DataSourceError, UnicodeDecodeError, ValueError, zipfile.BadZipFile, zlib.error, OSError) as exc:
         raise InputError.one(path, f"layer {layer}" if layer else "",
                              f"could not be read ({str(exc).splitlines()[0][:120]})",

@@ -1,0 +1,162 @@
+"""Which red-line features a run needs: those that can change its numbers, and not the rest.
+
+A provincial or national red-line file holds hundreds of thousands of patches; one county's
+plan touches a few hundred. ``spatial overlap`` reads only the features that can change its
+tables, which gives the same numbers as reading them all (``tests/test_nearby.py`` compares):
+
+- every feature whose box meets an element or a project (overlaps, containment, shares);
+- for each project, every feature that could hold its nearest red-line edge: the nearest box
+  bounds that distance from above (by its farthest corner), and every box nearer than the
+  bound, widened by the Gauss-Kruger scale range of the area, is taken;
+- every feature whose box meets one of those, and so on, so that the repair (dissolving
+  overlapping patches of a type, giving cross-type overlaps to one type) sees each group whole
+  and names a merged patch as a full read does.
+
+Boxes come from :func:`pyogrio.read_bounds` (for a GeoPackage, the header of each shape; nothing
+is decoded); a projected file's boxes are turned into lon/lat boxes that hold the reprojected
+shapes (edges sampled, a margin of 1 % of the box added).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataSourceError
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from shapely import STRtree
+
+from .io.vector import encoding_of, resolve_layer
+from .overlap import first_vertex, scale_bounds, to_zone
+
+#: Points sampled on each edge of a projected box, and the margin added (share of the box's size).
+EDGE_SAMPLES = 5
+BOX_MARGIN = 0.01
+_SLACK = 1e-7  # degrees (~1 cm): as in spatial.overlap, an edge's curvature between readings
+
+
+@dataclass
+class Selection:
+    """The features to read (GDAL feature ids, in the layer's order) and the row each is in the
+    layer; the layer's attributes, every row (index: row numbers from 0), and which rows have a
+    shape: what a full read would take ids, types and the official flag from."""
+
+    fids: np.ndarray
+    rows: np.ndarray
+    attributes: pd.DataFrame
+    shaped: np.ndarray
+
+
+def lonlat_boxes(bounds: np.ndarray, crs: CRS) -> np.ndarray:
+    """Lon/lat boxes (rows x0, y0, x1, y1) that hold the shapes within ``bounds`` (rows, in ``crs``) reprojected."""
+    if crs.to_epsg() in (4326, 4490):
+        return bounds
+    t = np.linspace(0.0, 1.0, EDGE_SAMPLES)
+    x0, y0, x1, y1 = (bounds[:, i:i + 1] for i in range(4))
+    xs = np.hstack([x0 + (x1 - x0) * t, x1 + 0 * t, x1 - (x1 - x0) * t, x0 + 0 * t])
+    ys = np.hstack([y0 + 0 * t, y0 + (y1 - y0) * t, y1 + 0 * t, y1 - (y1 - y0) * t])
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(xs.ravel(), ys.ravel())
+    lon, lat = lon.reshape(xs.shape), lat.reshape(ys.shape)
+    out = np.column_stack([lon.min(axis=1), lat.min(axis=1), lon.max(axis=1), lat.max(axis=1)])
+    pad = BOX_MARGIN * np.maximum(out[:, 2] - out[:, 0], out[:, 3] - out[:, 1])[:, None] + 1e-5
+    return out + np.hstack([-pad, -pad, pad, pad])
+
+
+def _small(boxes: np.ndarray, shapes: np.ndarray) -> tuple[np.ndarray, STRtree]:
+    """The boxes no larger than nine in ten of them, and a tree of them."""
+    size = np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    small = np.flatnonzero(size <= np.quantile(size, 0.9))
+    return small, STRtree(shapes[small])
+
+
+def _corner_bound(ref: np.ndarray, boxes: np.ndarray, which: np.ndarray, tree: STRtree) -> np.ndarray:
+    """For each point ``ref``, the lon/lat distance to the farthest corner of the nearest box of ``boxes[which]``
+    (in ``tree``): a bound from above on its distance to that feature's edge, so to its nearest red-line edge."""
+    qi, ti = tree.query_nearest(shapely.points(ref), all_matches=False)
+    near = boxes[which[ti]]
+    corner_x = np.maximum(np.abs(ref[qi, 0] - near[:, 0]), np.abs(ref[qi, 0] - near[:, 2]))
+    corner_y = np.maximum(np.abs(ref[qi, 1] - near[:, 1]), np.abs(ref[qi, 1] - near[:, 3]))
+    bound = np.full(len(ref), np.inf)
+    bound[qi] = np.hypot(corner_x, corner_y)
+    return bound
+
+
+def needed(boxes: np.ndarray, targets: np.ndarray, projects: np.ndarray, epsg: int) -> np.ndarray:
+    """Which of the features (lon/lat ``boxes``) the overlap of ``targets`` (elements) and ``projects``
+    (lon/lat geometries) needs; see the module docstring."""
+    shapes = shapely.box(*boxes.T)
+    tree = STRtree(shapes)
+    need = np.zeros(len(boxes), dtype=bool)
+    where = np.concatenate([targets, projects])
+    where = where[~(shapely.is_missing(where) | shapely.is_empty(where))]
+    need[tree.query(shapely.box(*shapely.bounds(where).T))[1]] = True
+    placed = projects[~(shapely.is_missing(projects) | shapely.is_empty(projects))]
+    if len(placed) and not need.all():
+        ref = first_vertex(placed)
+        bound = np.minimum(_corner_bound(ref, boxes, np.arange(len(boxes)), tree),
+                           _corner_bound(ref, boxes, *_small(boxes, shapes)))
+        reach = float(bound.max()) * 2
+        x0, y0, x1, y1 = shapely.total_bounds(placed)
+        low, high = scale_bounds(np.array([x0 - reach, y0 - reach, x1 + reach, y1 + reach]), to_zone(epsg))
+        # among the features not yet needed; x 1.02: the engine's zone (that of the features read) may be the next one
+        rest = np.flatnonzero(~need)
+        near = STRtree(shapes[rest]).query(placed, predicate="dwithin", distance=bound * high / low * 1.02 + _SLACK)
+        need[rest[near[1]]] = True
+    frontier = np.flatnonzero(need) if not need.all() else np.empty(0, dtype=int)
+    while len(frontier):  # boxes that meet a needed one, until none is added
+        hit = np.unique(tree.query(shapes[frontier], predicate="intersects")[1])
+        frontier = hit[~need[hit]]
+        need[frontier] = True
+    return need
+
+
+def _within(box: np.ndarray, geoms: np.ndarray) -> bool:
+    """Whether the lon/lat ``box`` lies within the box of ``geoms`` widened by a tenth of its size."""
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    pad = 0.1 * max(x1 - x0, y1 - y0)
+    return bool(x0 - pad <= box[0] and y0 - pad <= box[1] and box[2] <= x1 + pad and box[3] <= y1 + pad)
+
+
+def select_redlines(path: str | Path, *, layer: str | None, crs: str | None, option: str,
+                    targets: np.ndarray, projects: np.ndarray, epsg: int) -> Selection | None:
+    """The features of a red-line file that the overlap of ``targets`` (elements) and ``projects``
+    (lon/lat geometries) needs, or None to read them all: when it needs them all or none (a full
+    read then says what the layer holds), when the layer lies within the elements' and projects'
+    area anyway, or when the file declares no CRS and ``crs`` gives none (the full read says so)."""
+    src, layer = resolve_layer(path, layer=layer, geometry="polygon", option=option)
+    try:
+        return _select(path, src, layer, crs, targets, projects, epsg)
+    except (DataSourceError, CRSError, OSError, ValueError, KeyError, zlib.error):  # the full read says what is wrong
+        return None
+
+
+def _select(path: str | Path, src: str, layer: str | None, crs: str | None, targets: np.ndarray,
+            projects: np.ndarray, epsg: int) -> Selection | None:
+    """:func:`select_redlines` on an opened layer."""
+    info = pyogrio.read_info(src, layer=layer)
+    declared = info["crs"] or crs
+    if declared is None:
+        return None
+    declared = CRS.from_user_input(declared)
+    extent = info.get("total_bounds")
+    if extent is not None and _within(lonlat_boxes(np.array([extent], dtype=float), declared)[0],
+                                      np.concatenate([targets, projects])):
+        return None  # the elements and projects spread over the whole layer: it is (nearly) all needed
+    fids, bounds = pyogrio.read_bounds(src, layer=layer)
+    bounds = np.asarray(bounds, dtype=float).T
+    shaped = np.isfinite(bounds).all(axis=1) & (bounds[:, 2] > bounds[:, 0]) & (bounds[:, 3] > bounds[:, 1])
+    keep = np.zeros(len(bounds), dtype=bool)
+    keep[shaped] = needed(lonlat_boxes(bounds[shaped], declared), targets, projects, epsg)
+    if keep[shaped].all() or not keep.any():
+        return None
+    attributes = pyogrio.read_dataframe(src, layer=layer, encoding=encoding_of(path), read_geometry=False,
+                                        fid_as_index=True)
+    attributes = attributes.loc[np.asarray(fids)].reset_index(drop=True)  # rows in read_bounds' order
+    rows = np.flatnonzero(keep)
+    return Selection(fids=np.asarray(fids)[rows], rows=rows, attributes=attributes, shaped=shaped)
