@@ -5,8 +5,8 @@ gives each thread that contends for the heap an arena of its own (up to eight pe
 that the peak of one stage stays in the process's resident memory for the rest of the run.
 :func:`limit_arenas` caps the arenas at two (threads share them; GEOS and numpy calls are long
 enough that the lock costs nothing measurable) and :func:`release` returns the free pages
-(``malloc_trim``). On ``spatial overlap`` (benchmarks/overlap.py) the two together lower the
-peak resident memory by 13-17 % at the same speed.
+(``malloc_trim``). On ``spatial overlap`` (the small and big shapes of benchmarks/overlap.py)
+the two together lowered the peak resident memory by about 13 % at the same speed.
 """
 
 from __future__ import annotations
