@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
+from pyproj import CRS
 
 M2_PER_MU = 2000.0 / 3.0
 #: Names of coordinate systems that input files may declare for lon/lat columns.
@@ -242,6 +243,16 @@ def transform_geometries(geoms, crs: str, *, inverse: bool = False):
 MAX_EDGE_M = 500.0
 
 
+#: Geographic CRSs whose lon/lat are EPSG:4326's numbers: WGS84 itself, and CGCS2000 (PROJ
+#: applies no datum shift between the two).
+LONLAT_AS_IS = (4326, 4490)
+
+
+def lonlat_as_is(crs) -> bool:
+    """Whether coordinates in ``crs`` are already EPSG:4326 lon/lat (see :data:`LONLAT_AS_IS`)."""
+    return crs is not None and CRS.from_user_input(crs).to_epsg() in LONLAT_AS_IS
+
+
 def to_lonlat(data):
     """A GeoDataFrame or GeoSeries in EPSG:4326; projected shapes are densified first.
 
@@ -252,7 +263,7 @@ def to_lonlat(data):
     """
     if data.crs is None or data.crs.to_epsg() == 4326:
         return data
-    if data.crs.to_epsg() == 4490:  # CGCS2000 lon/lat: the same numbers in PROJ (no datum shift), no copy
+    if lonlat_as_is(data.crs):  # CGCS2000 lon/lat: no copy
         return data.set_crs(4326, allow_override=True)
     if data.crs.is_projected:
         data = data.copy()

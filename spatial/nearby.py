@@ -34,6 +34,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely import STRtree
 
+from .crs import lonlat_as_is
 from .io.vector import encoding_of, resolve_layer
 from .overlap import first_vertex, scale_bounds, to_zone
 
@@ -47,17 +48,19 @@ _SLACK = 1e-7  # degrees (~1 cm): as in spatial.overlap, an edge's curvature bet
 class Selection:
     """The features to read (GDAL feature ids, in the layer's order) and the row each is in the
     layer; the layer's attributes, every row (index: row numbers from 0), and which rows have a
-    shape: what a full read would take ids, types and the official flag from."""
+    shape: what a full read would take ids, types and the official flag from; the attribute
+    encoding they were read with."""
 
     fids: np.ndarray
     rows: np.ndarray
     attributes: pd.DataFrame
     shaped: np.ndarray
+    encoding: str | None
 
 
 def lonlat_boxes(bounds: np.ndarray, crs: CRS) -> np.ndarray:
     """Lon/lat boxes (rows x0, y0, x1, y1) that hold the shapes within ``bounds`` (rows, in ``crs``) reprojected."""
-    if crs.to_epsg() in (4326, 4490):
+    if lonlat_as_is(crs):
         return bounds
     t = np.linspace(0.0, 1.0, EDGE_SAMPLES)
     x0, y0, x1, y1 = (bounds[:, i:i + 1] for i in range(4))
@@ -157,8 +160,10 @@ def _select(path: str | Path, src: str, layer: str | None, crs: str | None, targ
     keep[shaped] = needed(lonlat_boxes(bounds[shaped], declared), targets, projects, epsg)
     if keep[shaped].all() or not keep.any():
         return None
-    attributes = pyogrio.read_dataframe(src, layer=layer, encoding=encoding_of(path), read_geometry=False,
+    encoding = encoding_of(path)
+    attributes = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, read_geometry=False,
                                         fid_as_index=True)
     attributes = attributes.loc[np.asarray(fids)].reset_index(drop=True)  # rows in read_bounds' order
     rows = np.flatnonzero(keep)
-    return Selection(fids=np.asarray(fids)[rows], rows=rows, attributes=attributes, shaped=shaped)
+    return Selection(fids=np.asarray(fids)[rows], rows=rows, attributes=attributes, shaped=shaped,
+                     encoding=encoding)

@@ -362,7 +362,8 @@ def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None
     """
     path = Path(path)
     gdf = read_vector(path, layer=layer, geometry="polygon", crs=crs, hint_lon=hint_lon, option=option,
-                      fids=None if selection is None else selection.fids)
+                      fids=None if selection is None else selection.fids,
+                      encoding=None if selection is None else selection.encoding)
     whole = gdf
     if selection is not None:
         gdf.index = selection.rows

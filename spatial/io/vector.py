@@ -13,6 +13,7 @@ from charset_normalizer import from_bytes
 from pyogrio.errors import DataSourceError
 from pyproj import Transformer
 
+from ..crs import gk_zone_epsg, lonlat_as_is
 from ..errors import InputError, option as _opt
 
 GEOM_KINDS = {
@@ -63,7 +64,7 @@ def detect_dbf_encoding(raw: bytes) -> str:
     """
     header_len = int.from_bytes(raw[8:10], "little") if len(raw) > 10 else 0
     body = raw[header_len:]
-    if not any(b >= 0x80 for b in body):
+    if body.isascii():
         return "UTF-8"
     try:
         body.decode("utf-8")
@@ -88,8 +89,6 @@ def _suggest_crs(src: str, layer: str | None, hint_lon: float | None) -> str:
             return (f"the x values carry the zone prefix {zone}: EPSG:{4513 + zone - 25} "
                     f"(CGCS2000 3-degree Gauss-Kruger zone {zone}, CM {zone * 3}°E)")
     if 1e5 <= xmin and xmax <= 9e5 and 1e6 <= ymin <= 1e7:
-        from ..crs import gk_zone_epsg
-
         guess = f"EPSG:{gk_zone_epsg(hint_lon)} for this district" if hint_lon is not None else \
             "EPSG:4547 (CM 114°E) or EPSG:4548 (CM 117°E) in Jiangxi"
         return ("the coordinates are Gauss-Kruger metres without zone prefix: a CGCS2000 3-degree CM zone, "
@@ -103,7 +102,7 @@ def _check_in_china(gdf: gpd.GeoDataFrame, path: Path, src: str, layer: str | No
     xmin, ymin, xmax, ymax = gdf.total_bounds
     if not np.all(np.isfinite([xmin, ymin, xmax, ymax])):
         return
-    if gdf.crs.to_epsg() in (4326, 4490):  # lon/lat already (no datum shift between the two in PROJ)
+    if lonlat_as_is(gdf.crs):
         lon0, lat0, lon1, lat1 = xmin, ymin, xmax, ymax
     else:
         lon0, lat0, lon1, lat1 = Transformer.from_crs(gdf.crs, 4326, always_xy=True).transform_bounds(
@@ -167,7 +166,7 @@ def encoding_of(path: str | Path) -> str | None:
 
 def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "any",
                 crs: str | None = None, hint_lon: float | None = None, option: str = "",
-                fids: np.ndarray | None = None) -> gpd.GeoDataFrame:
+                fids: np.ndarray | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read a user's vector file with its CRS and attribute encoding checked.
 
     Parameters
@@ -187,6 +186,9 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
         ``<option>-crs``; by default ``--layer`` and ``--crs``.
     fids
         Only these features (GDAL feature ids, in this order); by default all.
+    encoding
+        The attribute encoding when the caller has it from :func:`encoding_of` already; by
+        default it is found here.
 
     Raises
     ------
@@ -197,7 +199,7 @@ def read_vector(path: str | Path, *, layer: str | None = None, geometry: str = "
     src, layer = resolve_layer(path, layer=layer, geometry=geometry, option=option)
     wanted = GEOM_KINDS.get(geometry)
     try:
-        encoding = encoding_of(path)
+        encoding = encoding or encoding_of(path)
         gdf = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, fids=fids)  # (use_arrow: slower here, more memory)
     except (DataSourceError, UnicodeDecodeError, ValueError, zipfile.BadZipFile, zlib.error, OSError) as exc:
         raise InputError.one(path, f"layer {layer}" if layer else "",
