@@ -52,6 +52,10 @@ PIECE_CHUNK_VERTICES = 1 << 18
 BOUND_SAMPLES = 1 << 16
 #: Red-line polygons with more vertices are prepared (indexed) one at a time for contact questions.
 PREPARE_VERTICES = 512
+#: Overlaps smaller than this (m²) are no overlap: slivers of floating-point noise along an edge two
+#: layers share (a red line that ends where an element begins, in another CRS), 1e-6 m² and less.
+#: Areas are written to 0.01 m², and a sliver's coordinates, written to 6 decimals, collapse to a line.
+MIN_PIECE_M2 = 0.005
 #: Threads sharing GEOS work (GEOS releases the GIL).
 THREADS = min(4, os.cpu_count() or 1)
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
@@ -284,7 +288,8 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUN
 
     Returns
     -------
-    (target index, polygon index, area_m2, piece) arrays sorted by (target, polygon); the piece
+    (target index, polygon index, area_m2, piece) arrays sorted by (target, polygon), for overlaps
+    of :data:`MIN_PIECE_M2` and more; the piece
     is the polygon itself when the target contains it, the target's part when the polygon
     contains it. A multi-part target can give several pieces with one polygon.
     """
@@ -315,7 +320,7 @@ def intersect_pairs(targets: np.ndarray, polys: np.ndarray, *, chunk: int = CHUN
     found_p.append(pi[cross])
     t, p, area, shape = (np.concatenate(x) for x in (found_t, found_p, areas, shapes))
     t = towner[t]
-    keep = area > 0
+    keep = area >= MIN_PIECE_M2
     order = np.lexsort((p[keep], t[keep]))
     return t[keep][order], p[keep][order], area[keep][order], shape[keep][order]
 

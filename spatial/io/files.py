@@ -15,7 +15,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from .precision import DEGREE_DECIMALS, rounded
+from .precision import DEGREE_DECIMALS, rounded, rounded_geometries
 
 #: GDAL GeoJSON layer options: RFC 7946 (EPSG:4326, right-hand winding), coordinates to 6 places.
 GEOJSON_OPTIONS = {"RFC7946": "YES", "COORDINATE_PRECISION": str(DEGREE_DECIMALS)}
@@ -137,7 +137,10 @@ def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None =
         Write single parts as one-part multi geometries (GDAL converts while writing).
     """
     path = Path(path)
-    frame = rounded(by_id(gdf))
+    frame = rounded(by_id(gdf if gdf.crs is None else gdf.to_crs(4326)))
+    # rounded point by point here, as the other writers do: GDAL >= 3.9 rounds by GEOS set_precision,
+    # which turns a part that rounding collapses into a line (a GeometryCollection in a polygon layer)
+    frame[frame.geometry.name] = rounded_geometries(frame.geometry.values, 4326)
     geometry = frame.geometry.name
     frame = frame[sorted(c for c in frame.columns if c != geometry) + [geometry]]
     with atomic_path(path) as tmp:  # pyogrio's use_arrow=True: no faster here, three times the memory
