@@ -44,7 +44,8 @@ from distributed import Client, LocalCluster
 from shapely import STRtree
 
 from .errors import InputError
-from .overlap import element_shares, gk_epsg_of, overlap_elements, overlap_projects
+from . import combine
+from .overlap import gk_epsg_of, overlap_elements, overlap_projects
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,9 @@ def overlap_on_dask(elements: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame,
         futures = client.map(_partition, client.scatter(runs, hash=False), rows, **shared, types=types,
                              buffer_m=buffer_m, epsg=epsg)
         tables, overlaps, ptables = zip(*client.gather(futures))
-    return (_element_table(tables), _overlaps(overlaps),
-            None if projects is None else _project_table(ptables, rows, projects, redlines))
+    rank = pd.Series(np.arange(len(redlines)), index=redlines["id"].astype(str))
+    return (combine.element_table(list(tables)), combine.overlaps(list(overlaps)),
+            None if projects is None else combine.project_table(list(ptables), rows, projects, rank))
 
 
 def hilbert_partitions(redlines: gpd.GeoDataFrame, count: int) -> list[gpd.GeoDataFrame]:
@@ -181,33 +183,3 @@ def _partition(redlines: gpd.GeoDataFrame, rows: np.ndarray | None, elements: gp
     ptable = None if rows is None or not len(rows) else overlap_projects(projects.iloc[rows], redlines,
                                                                          buffer_m=buffer_m, epsg=epsg)
     return table, overlaps, ptable
-
-
-def _element_table(tables) -> pd.DataFrame:
-    """Partitions' element tables summed: red-line area, patches and area per type."""
-    table = tables[0].copy()
-    for column in [c for c in table.columns if c in ("redline_m2", "patches") or c.startswith("redline_m2_")]:
-        table[column] = sum(t[column].to_numpy() for t in tables)
-    return element_shares(table)
-
-
-def _overlaps(overlaps) -> gpd.GeoDataFrame:
-    """Partitions' overlaps in one layer sorted by id (empty ones left out: they carry no dtypes)."""
-    found = [o for o in overlaps if len(o)] or overlaps[:1]
-    return pd.concat(found, ignore_index=True).sort_values("id", kind="mergesort").reset_index(drop=True)
-
-
-def _project_table(tables, rows, projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Each project's row from the partition of its nearest red line; ``in_redline`` and ``redline_share`` of all."""
-    n, at = len(projects), np.concatenate(rows)
-    stacked = pd.concat([t for t in tables if t is not None], ignore_index=True)  # partitions without projects: None
-    layer_row = pd.Series(np.arange(len(redlines)), index=redlines["id"].astype(str))
-    order = np.lexsort((layer_row.reindex(stacked["nearest_redline_id"]).to_numpy(),
-                        stacked["redline_distance_m"].to_numpy(), at))
-    out = stacked.iloc[order[np.diff(at[order], prepend=-1) != 0]].reset_index(drop=True)  # nearest, then first
-    inside = np.bincount(at, weights=stacked["in_redline"].to_numpy(dtype=float, na_value=0.0), minlength=n) > 0
-    out["in_redline"] = out["in_redline"].mask(out["in_redline"].notna(), inside)
-    share = np.bincount(at, weights=stacked["redline_share"].to_numpy(), minlength=n)
-    points = projects.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
-    out["redline_share"] = np.where(points, share > 0, share)  # points: 1 if inside any
-    return out
