@@ -92,6 +92,20 @@ def _corner_bound(ref: np.ndarray, boxes: np.ndarray, which: np.ndarray, tree: S
     return bound
 
 
+def reach(placed: np.ndarray, boxes: np.ndarray, shapes: np.ndarray, tree: STRtree, epsg: int) -> np.ndarray:
+    """For each of the ``placed`` projects (lon/lat geometries), a lon/lat distance within which its nearest
+    red-line edge lies, among the features of lon/lat ``boxes`` (``shapes`` and ``tree``: theirs), as the
+    engine measures it in zone ``epsg``: the farthest corner of the nearest box, widened by the
+    Gauss-Kruger scale range of the area (and x 1.02: the engine's zone may be the next one)."""
+    ref = first_vertex(placed)
+    bound = np.minimum(_corner_bound(ref, boxes, np.arange(len(boxes)), tree),
+                       _corner_bound(ref, boxes, *_small(boxes, shapes)))
+    far = float(bound.max()) * 2
+    x0, y0, x1, y1 = shapely.total_bounds(placed)
+    low, high = scale_bounds(np.array([x0 - far, y0 - far, x1 + far, y1 + far]), to_zone(epsg))
+    return bound * high / low * 1.02 + _SLACK
+
+
 def needed(boxes: np.ndarray, targets: np.ndarray, projects: np.ndarray, epsg: int) -> np.ndarray:
     """Which of the features (lon/lat ``boxes``) the overlap of ``targets`` (elements) and ``projects``
     (lon/lat geometries) needs; see the module docstring."""
@@ -103,15 +117,8 @@ def needed(boxes: np.ndarray, targets: np.ndarray, projects: np.ndarray, epsg: i
     need[tree.query(shapely.box(*shapely.bounds(where).T))[1]] = True
     placed = projects[~(shapely.is_missing(projects) | shapely.is_empty(projects))]
     if len(placed) and not need.all():
-        ref = first_vertex(placed)
-        bound = np.minimum(_corner_bound(ref, boxes, np.arange(len(boxes)), tree),
-                           _corner_bound(ref, boxes, *_small(boxes, shapes)))
-        reach = float(bound.max()) * 2
-        x0, y0, x1, y1 = shapely.total_bounds(placed)
-        low, high = scale_bounds(np.array([x0 - reach, y0 - reach, x1 + reach, y1 + reach]), to_zone(epsg))
-        # among the features not yet needed; x 1.02: the engine's zone (that of the features read) may be the next one
-        rest = np.flatnonzero(~need)
-        near = STRtree(shapes[rest]).query(placed, predicate="dwithin", distance=bound * high / low * 1.02 + _SLACK)
+        rest = np.flatnonzero(~need)  # among the features not yet needed
+        near = STRtree(shapes[rest]).query(placed, predicate="dwithin", distance=reach(placed, boxes, shapes, tree, epsg))
         need[rest[near[1]]] = True
     frontier = np.flatnonzero(need) if not need.all() else np.empty(0, dtype=int)
     while len(frontier):  # boxes that meet a needed one, until none is added
@@ -145,25 +152,41 @@ def _select(path: str | Path, src: str, layer: str | None, crs: str | None, targ
             projects: np.ndarray, epsg: int) -> Selection | None:
     """:func:`select_redlines` on an opened layer."""
     info = pyogrio.read_info(src, layer=layer)
-    declared = info["crs"] or crs
+    declared = declared_crs(info, crs)
     if declared is None:
         return None
-    declared = CRS.from_user_input(declared)
     extent = info.get("total_bounds")
     if extent is not None and _within(lonlat_boxes(np.array([extent], dtype=float), declared)[0],
                                       np.concatenate([targets, projects])):
         return None  # the elements and projects spread over the whole layer: it is (nearly) all needed
+    fids, boxes, shaped = layer_boxes(src, layer, declared)
+    keep = np.zeros(len(boxes), dtype=bool)
+    keep[shaped] = needed(boxes[shaped], targets, projects, epsg)
+    if keep[shaped].all() or not keep.any():
+        return None
+    rows = np.flatnonzero(keep)
+    return Selection(fids=fids[rows], rows=rows, shaped=shaped, **layer_attributes(path, src, layer, fids))
+
+
+def declared_crs(info: dict, crs: str | None) -> CRS | None:
+    """The CRS a layer declares (``info``: :func:`pyogrio.read_info`'s), else ``crs``, else None."""
+    declared = info["crs"] or crs
+    return None if declared is None else CRS.from_user_input(declared)
+
+
+def layer_boxes(src: str, layer: str | None, declared: CRS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every feature's GDAL id, lon/lat box (rows x0, y0, x1, y1; NaN without a shape) and whether it has a shape."""
     fids, bounds = pyogrio.read_bounds(src, layer=layer)
     bounds = np.asarray(bounds, dtype=float).T
     shaped = np.isfinite(bounds).all(axis=1) & (bounds[:, 2] > bounds[:, 0]) & (bounds[:, 3] > bounds[:, 1])
-    keep = np.zeros(len(bounds), dtype=bool)
-    keep[shaped] = needed(lonlat_boxes(bounds[shaped], declared), targets, projects, epsg)
-    if keep[shaped].all() or not keep.any():
-        return None
+    boxes = np.full(bounds.shape, np.nan)
+    boxes[shaped] = lonlat_boxes(bounds[shaped], declared)
+    return np.asarray(fids), boxes, shaped
+
+
+def layer_attributes(path: str | Path, src: str, layer: str | None, fids: np.ndarray) -> dict:
+    """The layer's attributes, every row in the order of ``fids`` (index: row numbers from 0), and
+    their encoding: the ``attributes`` and ``encoding`` of a :class:`Selection`."""
     encoding = encoding_of(path)
-    attributes = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, read_geometry=False,
-                                        fid_as_index=True)
-    attributes = attributes.loc[np.asarray(fids)].reset_index(drop=True)  # rows in read_bounds' order
-    rows = np.flatnonzero(keep)
-    return Selection(fids=np.asarray(fids)[rows], rows=rows, attributes=attributes, shaped=shaped,
-                     encoding=encoding)
+    attributes = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, read_geometry=False, fid_as_index=True)
+    return {"attributes": attributes.loc[fids].reset_index(drop=True), "encoding": encoding}

@@ -111,8 +111,13 @@ def polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def vertex_spans(geoms: np.ndarray, limit: int) -> list[slice]:
     """Consecutive slices of ``geoms`` holding about ``limit`` vertices each (one geometry at least)."""
-    block = np.cumsum(shapely.get_num_coordinates(geoms)) // max(limit, 1)
-    cuts = np.r_[0, np.flatnonzero(np.diff(block)) + 1, len(geoms)]
+    return count_spans(shapely.get_num_coordinates(geoms), limit)
+
+
+def count_spans(counts: np.ndarray, limit: int) -> list[slice]:
+    """Consecutive slices of items of ``counts`` (vertices) holding about ``limit`` each (one item at least)."""
+    block = np.cumsum(counts) // max(limit, 1)
+    cuts = np.r_[0, np.flatnonzero(np.diff(block)) + 1, len(counts)]
     return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 

@@ -9,7 +9,7 @@ features a plan names, marked ``official=False`` everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,7 +78,7 @@ def _crs_label(crs) -> str:
     return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
 
 
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Connected-component label (the smallest member index) of each of ``n`` nodes joined by edges a-b."""
     labels = np.arange(n)
     while True:
@@ -119,7 +119,7 @@ def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray
     report.overlap_pairs = len(a)
     if not len(a):
         return frame
-    labels = _components(len(frame), a, b)
+    labels = components(len(frame), a, b)
     rows = []
     for label, group in frame.groupby(labels, sort=True):
         if len(group) == 1:
@@ -161,11 +161,21 @@ def _resolve_cross_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray
     return out[out["geometry"].notna()]
 
 
+def redline_ids(rows: pd.DataFrame, layer: pd.DataFrame) -> pd.Series:
+    """The ids of ``rows`` of ``layer`` (their index: row numbers in it, from 0): the ``id`` field
+    when the whole layer's is complete and unique, else ``rl-NNNNN`` by row number."""
+    if "id" in layer.columns and layer["id"].notna().all() and layer["id"].is_unique:
+        return rows["id"].astype(str)
+    return pd.Series([f"rl-{i + 1:05d}" for i in rows.index], index=rows.index)
+
+
 def _types(table: pd.DataFrame, type_field: str | None) -> pd.Series:
     """The red-line type of each row: the type field's text, :data:`UNSPECIFIED` where empty or missing."""
     if not type_field:
         return pd.Series(UNSPECIFIED, index=table.index)
-    return table[type_field].map(lambda v: UNSPECIFIED if pd.isna(v) or str(v).strip() == "" else str(v).strip())
+    values = table[type_field]
+    text = values.astype(str).str.strip()
+    return text.mask(values.isna() | (text == ""), UNSPECIFIED).astype(object)
 
 
 def _describe(report: RepairReport) -> list[str]:
@@ -174,7 +184,8 @@ def _describe(report: RepairReport) -> list[str]:
         "official data." if report.official else
         "ILLUSTRATIVE, not the official ecological protection red lines (which are not public).")]
     read = f"{report.features_in} of the layer's {report.features_total} features (those that can change the " \
-        "results: near the elements and projects)" if report.features_total else f"{report.features_in} features"
+        "results: near the elements and projects)" if (report.features_total or 0) > report.features_in else \
+        f"{report.features_in} features"
     notes.append(f"Read {read} in {report.crs}; reprojected to EPSG:4326 (WGS84 lon/lat).")
     if report.repaired:
         notes.append(f"{report.repaired} invalid polygon(s) (e.g. self-intersecting rings) repaired with "
@@ -198,6 +209,19 @@ def _describe(report: RepairReport) -> list[str]:
                      "totals count every area once.")
     notes.append(f"{report.patches_out} red-line patch(es) used; areas ellipsoidal (geodesic) on CGCS2000/GRS80.")
     return notes
+
+
+#: Counts of a :class:`RepairReport` that add up over parts of a layer prepared one after the other.
+_ADDING = ("features_in", "repaired", "dropped_empty", "overlap_pairs", "overlap_m2", "merged_into", "merged_from",
+           "cross_type_pairs", "cross_type_m2", "patches_out")
+
+
+def merged_report(reports: list[RepairReport]) -> RepairReport:
+    """One report for parts of a layer prepared apart (:func:`prepare_redlines` with selections that
+    keep overlapping patches together): the counts added, the notes said anew."""
+    out = replace(reports[0], **{name: sum(getattr(r, name) for r in reports) for name in _ADDING})
+    out.notes = _describe(out)
+    return out
 
 
 def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
@@ -242,9 +266,7 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
     data = to_lonlat(gdf)
     type_field = type_field or detect_field(gdf.columns.drop(gdf.geometry.name), TYPE_FIELDS)
     name_field = detect_field(gdf.columns.drop(gdf.geometry.name), NAME_FIELDS)
-    layer = data if selection is None else selection.attributes
-    ids = data["id"].astype(str) if "id" in layer.columns and layer["id"].notna().all() and layer["id"].is_unique \
-        else pd.Series([f"rl-{i + 1:05d}" for i in data.index], index=data.index)
+    ids = redline_ids(data, data if selection is None else selection.attributes)
     types = _types(data, type_field)
     basis = data["basis"].astype(str) if "basis" in data.columns else \
         pd.Series(f"{'official red line' if official else 'red line (not marked official)'} from {source}",

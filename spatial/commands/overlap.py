@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 import numpy as np
 import pandas as pd
 
+from ..chunks import default_chunk_bytes, overlap_in_chunks, plan_chunks
 from ..errors import InputError
 from ..io.report import CSV_ENCODING, OVERLAP_FORMATS, add_projects, overlap_workbook, write_overlap_report
 from ..io.vector import read_vector, with_ids
@@ -44,12 +47,16 @@ from .options import finite_metres
               help="Read every red-line feature, not only those that can change the results (the ones near the "
                    "elements and projects): slower on a large file, the same tables; the repair notes then "
                    "cover the whole layer.")
+@click.option("--chunk-mb", type=click.FloatRange(min=0, min_open=True), metavar="MB",
+              help="Read, repair and measure the red lines in chunks of about this many MB of the file, one after "
+                   "the other, with the overlap pieces spilled to a temporary file (TMPDIR): for red-line files "
+                   "larger than memory. Default: an eighth of the memory available; smaller needs are read at once.")
 @click.option("--quiet", is_flag=True, help="Print no progress, only the paths written.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Folder for elements.csv, projects.csv, overlap.xlsx and overlaps.<format>.")
 def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None, buffer_m: float,
             id_field: str, layer: str | None, crs: str | None, fmt: str, workers: int | None,
-            scheduler: str | None, all_redlines: bool, quiet: bool, out_dir: Path, elements_layer: str | None, elements_crs: str | None,
+            scheduler: str | None, all_redlines: bool, chunk_mb: float | None, quiet: bool, out_dir: Path, elements_layer: str | None, elements_crs: str | None,
             projects_layer: str | None, projects_crs: str | None) -> None:
     """Measure how much of each element lies in ecological protection red lines, and where projects lie.
 
@@ -61,7 +68,7 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
         raise InputError.one("--workers", "", "given together with --scheduler",
                              "use --workers N for a local cluster or --scheduler ADDRESS for an existing one")
     # the workbook's worker starts now and writes each table on the other core as soon as it is ready
-    with Stages(quiet=quiet) as stages, overlap_workbook() as book:
+    with Stages(quiet=quiet) as stages, overlap_workbook() as book, ExitStack() as scratch:
         with stages.stage("reading elements and projects"):
             elements = with_ids(read_vector(elements_path, geometry="polygon", layer=elements_layer, crs=elements_crs,
                                              option="--elements"), elements_path, id_field)
@@ -74,19 +81,35 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
                 redlines_path, layer=layer, crs=crs, option="", targets=lonlat(elements),
                 projects=lonlat(projects) if projects is not None else np.empty(0, dtype=object),
                 epsg=gk_epsg_of(*near))
-            redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint, selection=selection)
-        epsg = gk_epsg_of(elements, redlines)
+            plan = None if workers is not None or scheduler is not None else plan_chunks(
+                redlines_path, layer=layer, crs=crs, option="", selection=selection,
+                chunk_bytes=int(chunk_mb * 2**20) if chunk_mb else default_chunk_bytes())
+            if plan is None:
+                redlines, report = load_redlines(redlines_path, layer=layer, crs=crs, hint_lon=hint,
+                                                 selection=selection)
         ptable = pd.DataFrame(columns=["id", "in_redline", "redline_share", "redline_distance_m",
                                        "within_buffer", "nearest_redline_id"])  # no projects file
-        if workers is not None or scheduler is not None:
+        chunk_notes = []
+        if plan is not None:
+            done = overlap_in_chunks(plan, redlines_path, layer=layer, crs=crs, hint_lon=hint, elements=elements,
+                                     projects=projects, buffer_m=buffer_m, stages=stages,
+                                     spill_dir=scratch.enter_context(tempfile.TemporaryDirectory(prefix="spatial-")))
+            table, overlaps, report, epsg = done.elements, done.overlaps, done.report, done.epsg
+            ptable = _named(done.projects, projects) if projects is not None else ptable
+            sheet_notes = add_projects(book, ptable)
+            chunk_notes = [("red lines", f"read in {len(plan.chunks)} chunks of up to about "
+                                         f"{plan.chunk_bytes / 2**20:.3g} MB of the file, one after the other")]
+        elif workers is not None or scheduler is not None:
             from ..scale import overlap_on_dask
 
+            epsg = gk_epsg_of(elements, redlines)
             with stages.stage(f"intersecting on Dask ({scheduler or f'{workers} local workers'})"):
                 table, overlaps, located = overlap_on_dask(elements, redlines, projects, buffer_m=buffer_m,
                                                            workers=workers, scheduler=scheduler, types=report.types)
             ptable = _named(located, projects) if projects is not None else ptable
             sheet_notes = add_projects(book, ptable)
         else:
+            epsg = gk_epsg_of(elements, redlines)
             if projects is not None:
                 with stages.stage("locating projects"):
                     ptable = _named(overlap_projects(projects, redlines, buffer_m=buffer_m, epsg=epsg), projects)
@@ -104,6 +127,7 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
             ("CRS", f"red lines read in {report.crs}; all layers reprojected to EPSG:4326 (WGS84 lon/lat)"),
             ("area method", "ellipsoidal (geodesic) on CGCS2000/GRS80; 1 亩 = 2000/3 m²"),
             ("distances", f"metres in EPSG:{epsg} (CGCS2000 3-degree Gauss-Kruger zone of the data)"),
+            *chunk_notes,
             *[("red-line repairs", line) for line in report.notes],
             ("CSV encoding", f"UTF-8 with byte-order mark ({CSV_ENCODING}) so that Excel shows Chinese correctly"),
             *sheet_notes,

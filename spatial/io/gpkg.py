@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
 from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
 import shapely
 
-from ..overlap import vertex_spans
+from ..overlap import count_spans
 from ..qgis import layer_qml
 from .files import MULTI, atomic_path, by_id, multi_parts
 from .precision import rounded, rounded_geometries
@@ -45,13 +46,77 @@ def _arrow_batches(rows: gpd.GeoDataFrame, epsg: int, *, multi: bool) -> tuple[p
     schema = attrs.schema.append(pa.field(GEOMETRY, pa.binary()))
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for part in _batches(rows.geometry.values):
+        for part in _batches(shapely.get_num_coordinates(rows.geometry.values)):
             geoms = rounded_geometries(rows.geometry.values[part], epsg)
             wkb = shapely.to_wkb(multi_parts(geoms) if multi else geoms)
             table = attrs.slice(part.start, part.stop - part.start).append_column(GEOMETRY, pa.array(wkb, pa.binary()))
             yield from table.combine_chunks().to_batches()
 
     return schema, batches()
+
+
+class Spill:
+    """A layer too large for memory: rows appended a part at a time to a scratch GeoPackage in
+    ``folder`` (coordinates and attributes rounded, single parts made multi, no index), and
+    streamed back sorted by id (SQLite sorts on disk) into :func:`write_gpkg`, in the batches the
+    whole layer would be written in: the same bytes. Ids and vertex counts stay in memory."""
+
+    LAYER = "rows"
+    #: Rows read back at a time (a few huge pieces at most in memory).
+    READ_BATCH = 256
+
+    def __init__(self, folder: str | Path, *, epsg: int = 4326) -> None:
+        self.path = Path(folder) / "spill.gpkg"
+        self.epsg = epsg
+        self.columns: list[str] | None = None
+        self.rows = 0
+        self._ids: list[np.ndarray] = []
+        self._vertices: list[np.ndarray] = []
+
+    def append(self, rows: gpd.GeoDataFrame) -> None:
+        """Add ``rows`` (any CRS; every part with the same columns) to the layer; parts without rows are skipped."""
+        if not len(rows):
+            return
+        schema, batches = _arrow_batches(rows.to_crs(self.epsg), self.epsg, multi=True)
+        pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches), self.path, layer=self.LAYER,
+                            driver="GPKG", geometry_name=GEOMETRY, geometry_type="Unknown", crs=f"EPSG:{self.epsg}",
+                            encoding="UTF-8", append=self.rows > 0, layer_options={"SPATIAL_INDEX": "NO"})
+        self.columns = [c for c in rows.columns if c != rows.geometry.name]
+        self.rows += len(rows)
+        self._ids.append(rows["id"].to_numpy(dtype=str))
+        self._vertices.append(shapely.get_num_coordinates(rows.geometry.values))
+
+    @contextmanager
+    def by_id(self) -> Iterator[pa.RecordBatchReader]:
+        """The rows sorted by ``id`` as a stream of Arrow batches (geometry: WKB in column :data:`GEOMETRY`),
+        cut as :func:`_batches` cuts the layer."""
+        ids = np.concatenate(self._ids)  # SQLite's order: UTF-8 bytes, that is code points, as numpy's
+        spans = _batches(np.concatenate(self._vertices)[np.argsort(ids, kind="stable")])
+        with pyogrio.open_arrow(self.path, sql=f'SELECT * FROM "{self.LAYER}" ORDER BY id', use_pyarrow=True,
+                                batch_size=self.READ_BATCH) as (meta, reader):
+            name = meta["geometry_name"] or "wkb_geometry"
+            schema = pa.schema([f.with_name(GEOMETRY) if f.name == name else f for f in reader.schema])
+            yield pa.RecordBatchReader.from_batches(schema, _recut(reader, spans, schema))
+
+    def read(self) -> gpd.GeoDataFrame:
+        """The rows sorted by ``id``, in memory (for writers that take a whole layer)."""
+        rows = pyogrio.read_dataframe(self.path, sql=f'SELECT * FROM "{self.LAYER}" ORDER BY id')
+        return rows.set_crs(self.epsg, allow_override=True)
+
+
+def _recut(batches: Iterator[pa.RecordBatch], spans: list[slice], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The rows of ``batches`` again, one batch per slice of ``spans`` (consecutive, from row 0), under ``schema``."""
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for span in spans:
+        size = span.stop - span.start
+        while count < size:
+            batch = next(batches)
+            held.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+            count += len(batch)
+        rows = pa.Table.from_batches(held, schema=schema)
+        yield from rows.slice(0, size).combine_chunks().to_batches()
+        held, count = rows.slice(size).to_batches(), count - size
 
 
 def _geometry_type(layer: gpd.GeoDataFrame, *, multi: bool) -> str:
@@ -63,18 +128,34 @@ def _geometry_type(layer: gpd.GeoDataFrame, *, multi: bool) -> str:
     return kinds.pop() if len(kinds) == 1 else "Unknown"
 
 
-def _batches(geoms) -> list[slice]:
-    """Row slices of at most :data:`WRITE_BATCH` features and about :data:`WRITE_VERTICES` vertices
-    (see :func:`spatial.overlap.vertex_spans`); one empty slice for an empty layer, which creates it."""
-    spans = vertex_spans(geoms, WRITE_VERTICES) or [slice(0, 0)]
+def _batches(vertices: np.ndarray) -> list[slice]:
+    """Row slices of at most :data:`WRITE_BATCH` features and about :data:`WRITE_VERTICES` vertices (rows'
+    ``vertices``, see :func:`spatial.overlap.count_spans`); one empty slice for an empty layer, which
+    creates it. GDAL writes each batch in a transaction of its own (the file's change counter)."""
+    spans = count_spans(vertices, WRITE_VERTICES) or [slice(0, 0)]
     return [slice(a, min(a + WRITE_BATCH, s.stop)) for s in spans
             for a in range(s.start, max(s.stop, s.start + 1), WRITE_BATCH)]
 
 
-def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: int = 4490,
+@contextmanager
+def _layer_stream(layer: gpd.GeoDataFrame | Spill, epsg: int, *, multi: bool
+                  ) -> Iterator[tuple[pa.RecordBatchReader, str]]:
+    """A layer's rows sorted by id as Arrow batches for GDAL, and its geometry type."""
+    if isinstance(layer, Spill):
+        if layer.epsg != epsg or not multi:
+            raise ValueError(f"a spilled layer is written as it was spilled: EPSG:{layer.epsg}, multi geometries")
+        with layer.by_id() as reader:
+            yield reader, "MultiPolygon"
+        return
+    rows = by_id(layer).to_crs(epsg)
+    schema, batches = _arrow_batches(rows, epsg, multi=multi)
+    yield pa.RecordBatchReader.from_batches(schema, batches), _geometry_type(rows, multi=multi)
+
+
+def write_gpkg(path: str | Path, frames: Mapping[str, gpd.GeoDataFrame | Spill], *, epsg: int = 4490,
                compact: bool = True, multi: bool = False, titles: Mapping[str, tuple[str, str]] | None = None,
                official_redlines: bool = False) -> Path:
-    """Write a GeoPackage holding ``frames`` (layer name -> layer) atomically, reproducibly.
+    """Write a GeoPackage holding ``frames`` (layer name -> layer, or a :class:`Spill`) atomically, reproducibly.
 
     Each layer is reprojected to ``epsg``, sorted by id, rounded (attributes and coordinates,
     see :mod:`spatial.io.precision`), spatially indexed (R-tree) and given its QGIS style (see :func:`spatial.qgis.layer_qml`); timestamps are :data:`FIXED_TIME`.
@@ -90,19 +171,18 @@ def write_gpkg(path: str | Path, frames: dict[str, gpd.GeoDataFrame], *, epsg: i
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
         try:
             for name, gdf in frames.items():
-                rows = by_id(gdf).to_crs(epsg)
-                schema, batches = _arrow_batches(rows, epsg, multi=multi)
-                pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches), tmp, layer=name, driver="GPKG",
-                                    geometry_name=GEOMETRY, geometry_type=_geometry_type(rows, multi=multi),
-                                    crs=f"EPSG:{epsg}", encoding="UTF-8", layer_options={"SPATIAL_INDEX": "YES"},
-                                    dataset_options={"VERSION": "1.2"})
+                with _layer_stream(gdf, epsg, multi=multi) as (reader, geometry_type):
+                    pyogrio.write_arrow(reader, tmp, layer=name, driver="GPKG", geometry_name=GEOMETRY,
+                                        geometry_type=geometry_type, crs=f"EPSG:{epsg}", encoding="UTF-8",
+                                        layer_options={"SPATIAL_INDEX": "YES"}, dataset_options={"VERSION": "1.2"})
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         with closing(sqlite3.connect(tmp)) as db:
             with db:  # one transaction
                 db.execute(_STYLES_DDL)
-                for name in frames:
-                    fields = ["fid", *(c for c in frames[name].columns if c != frames[name].geometry.name)]
+                for name, gdf in frames.items():
+                    fields = ["fid", *(gdf.columns if isinstance(gdf, Spill) else
+                                       (c for c in gdf.columns if c != gdf.geometry.name))]
                     qml = layer_qml(name, fields, official_redlines=official_redlines)
                     if qml is not None:
                         db.execute(_STYLE_ROW, (name, qml, "spatial planning-diagram style", FIXED_TIME, name))

@@ -17,7 +17,7 @@ import pandas as pd
 from .cells import neutralised
 from .csvt import write_csvt
 from .files import as_multi, atomic_files, atomic_path, write_geojson, write_geoparquet
-from .gpkg import write_gpkg
+from .gpkg import Spill, write_gpkg
 from .precision import rounded
 from .xlsx import Sheet, WorkbookProcess, write_workbook
 
@@ -91,8 +91,13 @@ def notes_table(notes: list[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(notes, columns=["topic", "note"])
 
 
-def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame, fmt: str) -> None:
-    """Write the overlap pieces as MultiPolygons in ``fmt``; as GeoPackage, layer ``overlaps`` (spatial index, style)."""
+def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame | Spill, fmt: str) -> None:
+    """Write the overlap pieces as MultiPolygons in ``fmt``; as GeoPackage, layer ``overlaps`` (spatial index, style).
+
+    Spilled pieces stream into a GeoPackage; the other formats take them into memory first.
+    """
+    if isinstance(overlaps, Spill) and fmt != "gpkg":
+        overlaps = overlaps.read()
     if fmt == "gpkg":
         write_gpkg(path, {"overlaps": overlaps}, epsg=4326, compact=False, multi=True)
     elif fmt == "parquet":
@@ -119,7 +124,7 @@ def add_projects(book: WorkbookProcess, projects: pd.DataFrame) -> list[tuple[st
 
 
 def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, projects: pd.DataFrame,
-                         notes: list[tuple[str, str]], overlaps: gpd.GeoDataFrame, fmt: str = "gpkg",
+                         notes: list[tuple[str, str]], overlaps: gpd.GeoDataFrame | Spill, fmt: str = "gpkg",
                          book: WorkbookProcess | None = None) -> list[Path]:
     """Write elements.csv, projects.csv (each with its ``.csvt``), overlap.xlsx and ``overlaps.<fmt>`` into ``out_dir``.
 
