@@ -53,13 +53,38 @@ CHUNK_SHARE = 1 / 8
 
 
 def default_chunk_bytes() -> int:
-    """:data:`CHUNK_SHARE` of the memory available now (``MemAvailable``; else of the physical memory)."""
+    """:data:`CHUNK_SHARE` of the memory this process may still take: the system's available memory
+    (``MemAvailable``; else the physical memory), or less where its cgroup (a container, a job
+    scheduler) sets a lower limit."""
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             free = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
     except (OSError, StopIteration, ValueError):
         free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return int(free * CHUNK_SHARE)
+    return int(min(free, _cgroup_room()) * CHUNK_SHARE)
+
+
+def _cgroup_room(proc: Path = Path("/proc/self/cgroup"), root: Path = Path("/sys/fs/cgroup")) -> float:
+    """Bytes the process's memory cgroup (v2 ``memory.max``, v1 ``memory.limit_in_bytes``) still allows; inf if none."""
+    try:
+        lines = proc.read_text(encoding="ascii").splitlines()
+    except OSError:
+        return float("inf")
+    for line in lines:
+        _, controllers, where = line.split(":", 2)
+        if controllers == "":  # v2
+            limit, usage = root / where.lstrip("/") / "memory.max", "memory.current"
+        elif "memory" in controllers.split(","):
+            limit, usage = root / "memory" / where.lstrip("/") / "memory.limit_in_bytes", "memory.usage_in_bytes"
+        else:
+            continue
+        try:
+            text = limit.read_text(encoding="ascii").strip()
+            if text != "max" and int(text) < 2**60:
+                return int(text) - int(limit.with_name(usage).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue
+    return float("inf")
 
 
 def file_bytes(path: str | Path) -> int:
@@ -75,7 +100,8 @@ def file_bytes(path: str | Path) -> int:
 class ChunkPlan:
     """Chunks of the red-line features a run needs (each a :class:`~spatial.nearby.Selection`, rows
     in the layer's order), each chunk's lon/lat box, every feature's box, the extent, the rank of each
-    red-line id in the layer, and the file bytes per chunk aimed at."""
+    red-line id in the layer, the file bytes per chunk aimed at and those of the largest chunk
+    (estimates: the file's bytes per feature)."""
 
     chunks: list[Selection]
     chunk_boxes: np.ndarray
@@ -83,6 +109,15 @@ class ChunkPlan:
     extent: np.ndarray
     rank: pd.Series
     chunk_bytes: int
+    largest_bytes: int
+
+    def note(self) -> str:
+        """What the plan did, in words, for the notes sheet."""
+        mb = f"{self.chunk_bytes / 2**20:.3g} MB"
+        largest = "" if self.largest_bytes <= self.chunk_bytes else (
+            f"; the largest holds about {self.largest_bytes / 2**20:.3g} MB, since features whose boxes meet "
+            "are read together")
+        return f"read in {len(self.chunks)} chunks of up to about {mb} of the file, one after the other{largest}"
 
 
 def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option: str,
@@ -104,7 +139,8 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
         rows, extra = selection.rows, {"attributes": selection.attributes, "encoding": selection.encoding}
     if len(rows) < 2:
         return None
-    runs = _runs(boxes[rows], chunk_bytes / (size / max(len(fids), 1)))
+    per_feature = size / max(len(fids), 1)
+    runs = _runs(boxes[rows], chunk_bytes / per_feature)
     if len(runs) < 2:
         return None
     chunks = [Selection(fids=fids[rows[run]], rows=rows[run], shaped=shaped, **extra) for run in runs]
@@ -113,7 +149,8 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
     extent = np.r_[chunk_boxes[:, :2].min(axis=0), chunk_boxes[:, 2:].max(axis=0)]
     attributes = extra["attributes"]
     rank = pd.Series(np.arange(len(attributes)), index=redline_ids(attributes, attributes).to_numpy())
-    return ChunkPlan(chunks, chunk_boxes, boxes[rows], extent, rank, chunk_bytes)
+    return ChunkPlan(chunks, chunk_boxes, boxes[rows], extent, rank, chunk_bytes,
+                     int(max(len(run) for run in runs) * per_feature))
 
 
 def _runs(boxes: np.ndarray, per_chunk: float) -> list[np.ndarray]:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from province import inputs, overlap_run
 
-from spatial.chunks import plan_chunks
+from spatial.chunks import _cgroup_room, plan_chunks
 from spatial.io import gpkg
 from spatial.nearby import select_redlines
 from spatial.overlap import lonlat
@@ -64,8 +64,31 @@ def test_chunks_hold_every_feature_once_and_overlapping_ones_together(tmp_path):
     for chunk in plan.chunks:  # in the layer's order within a chunk
         assert (np.diff(chunk.rows) > 0).all()
     assert plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=10**9) is None
+    assert "the largest" not in plan.note()
+    # the river's box meets a row of grid patches: they stay together, beyond 2,000 bytes (7 features)
+    tight = plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=2_000)
+    river = next(c for c in tight.chunks if "river" in set(c.attributes["id"].to_numpy()[c.rows]))
+    assert len(river.rows) > 20 and tight.largest_bytes > 2_000
+    assert f"the largest holds about {tight.largest_bytes / 2**20:.3g} MB" in tight.note()
     some = select_redlines(red, layer=None, crs=None, option="", targets=lonlat(gpd.read_file(elements)),
                            projects=np.empty(0, dtype=object), epsg=4547)
     part = plan_chunks(red, layer=None, crs=None, option="", selection=some, chunk_bytes=2_000)
     assert part is not None and len(part.chunks) >= 2
     assert np.array_equal(np.sort(np.concatenate([c.rows for c in part.chunks])), some.rows)
+
+
+@pytest.mark.parametrize(("proc", "files", "room"), [
+    ("0::/job\n", {"job/memory.max": "1000000\n", "job/memory.current": "250000\n"}, 750_000),
+    ("0::/\n", {"memory.max": "max\n", "memory.current": "5\n"}, float("inf")),
+    ("4:memory:/job\n0::/\n", {"memory/job/memory.limit_in_bytes": "800\n", "memory/job/memory.usage_in_bytes": "300\n"},
+     500),
+    ("4:memory:/job\n", {"memory/job/memory.limit_in_bytes": "9223372036854771712\n",
+                         "memory/job/memory.usage_in_bytes": "300\n"}, float("inf")),
+    ("4:memory:/gone\n", {}, float("inf")),  # the cgroup's folder is not mounted here (a container's view)
+])
+def test_the_default_chunk_follows_a_memory_cgroup(tmp_path, proc, files, room):
+    (tmp_path / "cgroup").write_text(proc)
+    for name, text in files.items():
+        (tmp_path / "fs" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "fs" / name).write_text(text)
+    assert _cgroup_room(tmp_path / "cgroup", tmp_path / "fs") == room

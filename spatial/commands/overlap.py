@@ -97,8 +97,7 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
             table, overlaps, report, epsg = done.elements, done.overlaps, done.report, done.epsg
             ptable = _named(done.projects, projects) if projects is not None else ptable
             sheet_notes = add_projects(book, ptable)
-            chunk_notes = [("red lines", f"read in {len(plan.chunks)} chunks of up to about "
-                                         f"{plan.chunk_bytes / 2**20:.3g} MB of the file, one after the other")]
+            chunk_notes = [("red lines", plan.note())]
         elif workers is not None or scheduler is not None:
             from ..scale import overlap_on_dask
 
