@@ -1,7 +1,7 @@
 """Benchmark: whole ``spatial overlap`` runs against the plain geopandas script and QGIS.
 
     .venv/bin/python benchmarks/overlap.py [--shapes small,winding,big] [--national]
-        [--racers plain,spatial,spatial-w2,qgis] [--timeout 900] [--keep DIR]
+        [--racers plain,spatial,spatial-w2,spatial-chunks,qgis] [--timeout 900] [--keep DIR]
 
 Every data shape is generated here (fixed seed, so reproducible) into a temporary folder (or
 ``--keep DIR``), around 114.4°E 26°N: red lines as a GeoPackage in EPSG:4490 (fields ``id``,
@@ -30,6 +30,9 @@ The racers, each a separate process with the same inputs, one after the other:
   (``to_crs`` to the Gauss-Kruger zone, ``overlay``, ``groupby``, ``sjoin``, ``sjoin_nearest``);
 - ``spatial``: ``spatial overlap --buffer-m 500`` with elements, red lines and projects;
 - ``spatial-w2``: the same with ``--workers 2``;
+- ``spatial-chunks``: the same with ``--chunk-mb`` a tenth of the red-line file: read, repaired and
+  measured in about ten chunks one after the other (what a red-line file larger than memory gets);
+  its files must be byte-identical to ``spatial``'s (printed below the table);
 - ``qgis``: ``benchmarks/qgis_overlap.py`` in the system Python (``/usr/bin/python3`` with
   python3-qgis), QGIS's Overlap analysis on the GRS80 ellipsoid: the element overlap only.
 
@@ -77,7 +80,9 @@ SEED = 7
 TYPES = ("水源涵养", "生物多样性维护", "水土保持")
 HERE = Path(__file__).resolve().parent
 QGIS_PYTHON = "/usr/bin/python3"
-RACERS = ("plain", "spatial", "spatial-w2", "qgis")
+RACERS = ("plain", "spatial", "spatial-w2", "spatial-chunks", "qgis")
+#: Chunks the ``spatial-chunks`` racer reads the red lines in (about).
+CHUNKS = 10
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 1024 * 1024
 
@@ -461,6 +466,8 @@ def command(racer: str, inputs: Inputs, out: Path) -> list[str]:
     spatial = shutil.which("spatial", path=str(Path(sys.executable).parent)) or shutil.which("spatial") or "spatial"
     cmd = [spatial, "overlap", "--elements", e, "--redlines", r, "--projects", p, "--buffer-m", "500",
            "--out", str(out)]
+    if racer == "spatial-chunks":
+        return cmd + ["--chunk-mb", f"{inputs.redlines.stat().st_size / CHUNKS / MIB:.3f}"]
     return cmd + ["--workers", "2"] if racer == "spatial-w2" else cmd
 
 
@@ -509,6 +516,16 @@ def _projects_check(runs: dict[str, Run]) -> str | None:
     flags = (a["in_redline"].astype(bool) != b["in_redline"].astype(bool)).sum()
     dist = (a["redline_distance_m"] - b["redline_distance_m"]).abs().max()
     return f"in_redline differs for {flags} of {len(a)} projects, largest distance difference {dist:.2f} m"
+
+
+def _same_files(runs: dict[str, Run], racer: str) -> str | None:
+    """Whether ``racer`` wrote the same bytes as ``spatial`` (tables and pieces), or None."""
+    mine, ref = runs.get(racer), runs.get("spatial")
+    if mine is None or ref is None or mine.status != "ok" or ref.status != "ok":
+        return None
+    names = ["elements.csv", "projects.csv", "overlaps.gpkg"]
+    differ = [n for n in names if (mine.out / n).read_bytes() != (ref.out / n).read_bytes()]
+    return f"{racer} vs spatial: " + (f"{', '.join(differ)} DIFFER" if differ else f"{', '.join(names)} byte-identical")
 
 
 def machine(qgis: str | None) -> str:
@@ -573,6 +590,9 @@ def main() -> None:
             check = _projects_check(runs)
             if check:
                 notes.append(f"{shape}: plain vs spatial projects: {check}")
+            same = _same_files(runs, "spatial-chunks")
+            if same:
+                notes.append(f"{shape}: {same}")
     launcher.stdin.close()
     launcher.wait()
     header = ["shape", "patches", "vertices", "racer", "wall s", "peak tree RSS MiB", "max RSS MiB", "vs plain",
