@@ -3,19 +3,26 @@
 When the red-line features a run needs would take more than ``chunk_bytes`` of the file (an
 estimate: the file's size shared evenly among its features), ``spatial overlap`` does not read
 them at once. :func:`plan_chunks` orders them along a Hilbert curve of their boxes and cuts the
-curve into chunks, keeping features whose boxes meet (directly or through others) in one chunk, so
-that the repair (dissolving overlapping patches of a type, giving cross-type overlaps to one type)
-sees each group whole and names a merged patch as a whole read does. :func:`overlap_in_chunks`
-then reads one chunk at a time, measures the elements on it and the projects whose nearest red
-line may lie in it (lon/lat box bounds, as :mod:`spatial.nearby` chooses features), spills the
-overlap pieces to a scratch GeoPackage, and combines the tables (:mod:`spatial.combine`).
+curve into chunks; features whose boxes meet (directly or through others) stay in one chunk when
+they fit in one. :func:`overlap_in_chunks` then takes one chunk at a time:
 
-Peak memory is then that of one chunk, the elements and the projects, whatever the file's size.
-What is not bounded: a group of features whose boxes chain together is one chunk however large;
-``--format parquet`` and ``geojson`` take the pieces back into memory to write them (the
-GeoPackage streams them). Distances are measured in the Gauss-Kruger zone of the middle of the
-elements' and the boxes' extent (a whole read takes the shapes' extent: the same zone unless
-that middle lies within a box margin of a zone's edge).
+- it reads the chunk with every feature that overlaps one of its own, directly or through others
+  (:func:`_with_overlapping`: the features whose boxes meet are read a chunk at a time and asked;
+  nothing more is read where the boxes meet no other chunk's), so that the repair (dissolving
+  overlapping patches of a type, giving cross-type overlaps to one type) sees each group whole;
+- it keeps the patches whose first member is its own (:func:`spatial.redlines.prepare_redlines`
+  with ``owned``), so that each patch is measured once, as one read repairs and names it;
+- it measures the elements on them, and the projects whose nearest red line may be one of them
+  (:func:`_project_rows`), spills the overlap pieces to a scratch GeoPackage, and the tables are
+  combined at the end (:mod:`spatial.combine`).
+
+The files are byte-identical to one read's. Peak memory is that of about two chunks (a chunk and
+a batch of the features asked about), the elements and the projects, whatever the file's size;
+not bounded: a group of truly overlapping patches is read whole, and ``--format parquet`` and
+``geojson`` take the pieces back into memory to write them (the GeoPackage streams them).
+Distances are measured in the Gauss-Kruger zone of the middle of the elements' and the boxes'
+extent (a whole read takes the shapes' extent: the same zone unless that middle lies within a
+box margin of a zone's edge).
 """
 
 from __future__ import annotations
@@ -32,20 +39,28 @@ import shapely
 from shapely import STRtree
 
 from . import combine
-from .crs import gk_zone_epsg
+from .crs import gk_zone_epsg, to_lonlat
+from .errors import InputError
 from .io.gpkg import Spill
-from .io.vector import resolve_layer
+from .io.vector import read_vector, resolve_layer
 from .nearby import Selection, declared_crs, layer_attributes, layer_boxes, reach
 from .overlap import lonlat, overlap_elements, overlap_projects
 from .progress import Stages
 from .redlines import (
     RepairReport,
+    clean_geometries,
     components,
     load_redlines,
     merged_report,
+    overlapping_pairs,
     redline_ids,
 )
 
+#: Chunks a project may be measured in, on average, before red-line vertices bound its reach (see _project_rows).
+PROJECT_PASSES = 2
+#: Red-line boundary vertices sampled for those bounds, and the file bytes a vertex takes (about).
+BOUND_POINTS = 1 << 16
+VERTEX_BYTES = 16
 #: Share of the memory available that one chunk may take as bytes of the file, by default. A run's
 #: peak resident memory is about three times the file bytes it reads (the national benchmark:
 #: 1.46 GiB for 490 MB), and the elements, projects and the other core's workbook come on top.
@@ -98,26 +113,35 @@ def file_bytes(path: str | Path) -> int:
 
 @dataclass
 class ChunkPlan:
-    """Chunks of the red-line features a run needs (each a :class:`~spatial.nearby.Selection`, rows
-    in the layer's order), each chunk's lon/lat box, every feature's box, the extent, the rank of each
-    red-line id in the layer, the file bytes per chunk aimed at and those of the largest chunk
-    (estimates: the file's bytes per feature)."""
+    """The red-line features a run needs (layer rows, GDAL ids, lon/lat boxes, in the layer's order),
+    the chunks to read them in (positions into those, ascending), what a
+    :class:`~spatial.nearby.Selection` of them takes from the layer (its attributes, which rows have
+    a shape, their encoding), the rank of each red-line id in the layer, and the file bytes per
+    feature and per chunk aimed at."""
 
-    chunks: list[Selection]
-    chunk_boxes: np.ndarray
+    rows: np.ndarray
+    fids: np.ndarray
     boxes: np.ndarray
-    extent: np.ndarray
+    runs: list[np.ndarray]
+    attributes: pd.DataFrame
+    shaped: np.ndarray
+    encoding: str | None
     rank: pd.Series
+    per_feature: float
     chunk_bytes: int
-    largest_bytes: int
 
-    def note(self) -> str:
-        """What the plan did, in words, for the notes sheet."""
+    def selection(self, positions: np.ndarray) -> Selection:
+        """The features at ``positions`` (ascending) as a selection to read."""
+        return Selection(fids=self.fids[positions], rows=self.rows[positions], attributes=self.attributes,
+                         shaped=self.shaped, encoding=self.encoding)
+
+    def note(self, largest: int) -> str:
+        """What was done, in words, for the notes sheet; ``largest``: the most features read at once."""
         mb = f"{self.chunk_bytes / 2**20:.3g} MB"
-        largest = "" if self.largest_bytes <= self.chunk_bytes else (
-            f"; the largest holds about {self.largest_bytes / 2**20:.3g} MB, since features whose boxes meet "
-            "are read together")
-        return f"read in {len(self.chunks)} chunks of up to about {mb} of the file, one after the other{largest}"
+        more = "" if largest * self.per_feature <= self.chunk_bytes else (
+            f"; at most about {largest * self.per_feature / 2**20:.3g} MB at once, with the features that "
+            "overlap a chunk's")
+        return f"read in {len(self.runs)} chunks of up to about {mb} of the file, one after the other{more}"
 
 
 def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option: str,
@@ -140,90 +164,172 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
     if len(rows) < 2:
         return None
     per_feature = size / max(len(fids), 1)
-    runs = _runs(boxes[rows], chunk_bytes / per_feature)
+    runs = _runs(boxes[rows], max(int(chunk_bytes / per_feature), 1))
     if len(runs) < 2:
         return None
-    chunks = [Selection(fids=fids[rows[run]], rows=rows[run], shaped=shaped, **extra) for run in runs]
-    mine = [boxes[c.rows] for c in chunks]
-    chunk_boxes = np.array([[b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()] for b in mine])
-    extent = np.r_[chunk_boxes[:, :2].min(axis=0), chunk_boxes[:, 2:].max(axis=0)]
     attributes = extra["attributes"]
     rank = pd.Series(np.arange(len(attributes)), index=redline_ids(attributes, attributes).to_numpy())
-    return ChunkPlan(chunks, chunk_boxes, boxes[rows], extent, rank, chunk_bytes,
-                     int(max(len(run) for run in runs) * per_feature))
+    return ChunkPlan(rows, fids[rows], boxes[rows], runs, attributes, shaped, extra["encoding"], rank, per_feature,
+                     chunk_bytes)
 
 
-def _runs(boxes: np.ndarray, per_chunk: float) -> list[np.ndarray]:
-    """Positions of ``boxes`` in runs of about ``per_chunk`` boxes along the Hilbert curve of their
-    centres, each run whole groups of boxes that meet, each sorted."""
+def _runs(boxes: np.ndarray, limit: int) -> list[np.ndarray]:
+    """Positions of ``boxes`` in runs of about ``limit`` along the Hilbert curve of their centres, each
+    sorted. Groups of boxes that meet (directly or through others) stay in one run when they fit in
+    one; a larger group (long bands whose boxes cross) is cut along the curve too."""
     shapes = shapely.box(*boxes.T)
     a, b = STRtree(shapes).query(shapes, predicate="intersects")
     label = components(len(boxes), a, b)
     centre = gpd.GeoSeries(shapely.points((boxes[:, :2] + boxes[:, 2:]) / 2.0)).hilbert_distance().to_numpy()
     first = np.full(len(boxes), np.iinfo(np.int64).max)
     np.minimum.at(first, label, centre)  # a group's place on the curve: its first member's
-    order = np.lexsort((np.arange(len(boxes)), label, first[label]))
+    order = np.lexsort((np.arange(len(boxes)), centre, label, first[label]))
     starts = np.flatnonzero(np.diff(label[order], prepend=-1))
     sizes = np.diff(np.r_[starts, len(order)])
     cuts, held = [], 0
     for start, count in zip(starts.tolist(), sizes.tolist()):
-        if held and held + count > per_chunk:
+        if held and held + count > limit:
             cuts.append(start)
             held = 0
+        if count > limit:  # cut within the group; the rest of it starts the next run
+            cuts.extend(range(start + limit, start + count, limit))
+            count -= limit * ((count - 1) // limit)
         held += count
     return [np.sort(run) for run in np.split(order, cuts)]
 
 
-def _project_rows(plan: ChunkPlan, projects: np.ndarray, epsg: int) -> list[np.ndarray]:
-    """For each chunk, the projects (lon/lat geometries; row numbers) whose nearest red line may lie in
-    it: those within their reach (:func:`spatial.nearby.reach`) of the chunk's box. Projects without
-    a shape go to the chunk with the most projects; with no projects at all the first chunk gets
-    the empty list (it gives the table's columns)."""
+def _read_shapes(path: str | Path, plan: ChunkPlan, positions: np.ndarray, *, layer: str | None, crs: str | None,
+                 hint_lon: float) -> np.ndarray:
+    """The shapes of the features at ``positions`` in lon/lat, cleaned as the repair cleans them."""
+    gdf = read_vector(path, layer=layer, geometry="polygon", crs=crs, hint_lon=hint_lon, fids=plan.fids[positions],
+                      encoding=plan.encoding)
+    return clean_geometries(to_lonlat(gdf).geometry.to_numpy())[0]
+
+
+def _with_overlapping(plan: ChunkPlan, own: np.ndarray, tree: STRtree, shapes: np.ndarray, read) -> np.ndarray:
+    """Positions of the features ``own`` and of every feature that overlaps one of them, directly or
+    through others (what the repair of ``own`` needs), ascending. Features whose boxes meet are
+    read (``read(positions)``: cleaned shapes) a chunk at a time and asked; a chunk whose boxes
+    meet no other's reads nothing here."""
+    held = np.zeros(len(plan.rows), dtype=bool)
+    held[own] = True
+    frontier, frontier_shapes = own, None
+    limit = max(int(plan.chunk_bytes / plan.per_feature), 1)
+    while len(frontier):
+        near = np.unique(tree.query(shapes[frontier], predicate="intersects")[1])
+        near = near[~held[near]]
+        if not len(near):
+            break
+        frontier_shapes = read(frontier) if frontier_shapes is None else frontier_shapes
+        found, found_shapes = [], []
+        for start in range(0, len(near), limit):
+            batch = near[start:start + limit]
+            batch_shapes = read(batch)
+            hit = np.unique(overlapping_pairs(frontier_shapes, batch_shapes)[1])
+            found.append(batch[hit])
+            found_shapes.append(batch_shapes[hit])
+        frontier, frontier_shapes = np.concatenate(found), np.concatenate(found_shapes)
+        held[frontier] = True
+    return np.flatnonzero(held)
+
+
+def _project_rows(plan: ChunkPlan, projects: np.ndarray, epsg: int, read):
+    """A function of lon/lat red-line shapes giving the projects (row numbers of the lon/lat geometries
+    ``projects``) whose nearest red line may be one of them: those within their reach
+    (:func:`spatial.nearby.reach`) of a shape's box.
+
+    Box corners bound the reach well where the boxes are small. Where they are large (long
+    bands), so that the projects would be measured in more than :data:`PROJECT_PASSES` chunks
+    each on average, the chunks are read once more (``read(positions)``: cleaned shapes) for
+    :data:`BOUND_POINTS` of their boundary vertices, on the red lines, whose distances bound the
+    reach more tightly.
+    """
     placed = np.flatnonzero(~(shapely.is_missing(projects) | shapely.is_empty(projects)))
-    rows = [np.empty(0, dtype=int) for _ in plan.chunks]
-    if len(placed):
-        shapes = shapely.box(*plan.boxes.T)
-        far = reach(projects[placed], plan.boxes, shapes, STRtree(shapes), epsg)
-        rows = [placed[shapely.distance(projects[placed], shapely.box(*box)) <= far] for box in plan.chunk_boxes]
-    fullest = int(np.argmax([len(r) for r in rows]))
-    rows[fullest] = np.union1d(rows[fullest], np.setdiff1d(np.arange(len(projects)), placed))
-    return rows
+    if not len(placed):
+        return lambda shapes: placed  # none
+    boxes = shapely.box(*plan.boxes.T)
+    tree = STRtree(boxes)
+    far = reach(projects[placed], plan.boxes, boxes, tree, epsg)
+    chunks = shapely.box(*np.array([[*plan.boxes[run, :2].min(axis=0), *plan.boxes[run, 2:].max(axis=0)]
+                                     for run in plan.runs]).T)
+    passes = len(STRtree(chunks).query(projects[placed], predicate="dwithin", distance=far)[0])  # at most
+    if passes > PROJECT_PASSES * len(placed):
+        stride = max(1, int(len(plan.rows) * plan.per_feature / VERTEX_BYTES / BOUND_POINTS))
+        points = np.concatenate([shapely.get_coordinates(read(run))[::stride] for run in plan.runs])
+        far = reach(projects[placed], plan.boxes, boxes, tree, epsg, points=shapely.points(points))
+
+    def near(shapes: np.ndarray) -> np.ndarray:
+        found = STRtree(shapely.box(*shapely.bounds(shapes).T)).query(projects[placed], predicate="dwithin",
+                                                                      distance=far)[0]
+        return placed[np.unique(found)]
+
+    return near
 
 
 @dataclass
 class ChunkedResult:
     """The tables of a chunked run (as one run gives them), the pieces (spilled, or an empty layer),
-    the repair report of all chunks and the Gauss-Kruger zone of the distances."""
+    the repair report of all chunks, the Gauss-Kruger zone of the distances and the note on the chunks."""
 
     elements: pd.DataFrame
     overlaps: gpd.GeoDataFrame | Spill
     projects: pd.DataFrame | None
     report: RepairReport
     epsg: int
+    note: str
 
 
 def overlap_in_chunks(plan: ChunkPlan, path: str | Path, *, layer: str | None, crs: str | None, hint_lon: float,
                       elements: gpd.GeoDataFrame, projects: gpd.GeoDataFrame | None, buffer_m: float,
                       spill_dir: str | Path, stages: Stages) -> ChunkedResult:
     """Measure the elements and projects on the red lines of ``path``, one chunk of ``plan`` at a time
-    (one progress stage each); the pieces spill into ``spill_dir`` (to be kept until they are written)."""
+    (one progress stage each); the pieces spill into ``spill_dir`` (to be kept until they are written).
+
+    Each chunk is read with the features that overlap its own (:func:`_with_overlapping`) and keeps
+    the patches whose first member is its own (``owned``: :func:`~spatial.redlines.prepare_redlines`),
+    so that every patch is measured once, repaired as one read repairs it.
+    """
     x0, _, x1, _ = shapely.total_bounds(lonlat(elements))
-    epsg = gk_zone_epsg((min(x0, plan.extent[0]) + max(x1, plan.extent[2])) / 2.0)
-    rows = [None] * len(plan.chunks) if projects is None else _project_rows(plan, lonlat(projects), epsg)
-    spill, empty = Spill(spill_dir), None
-    tables, ptables, reports = [], [], []
-    for k, (chunk, mine) in enumerate(zip(plan.chunks, rows)):
-        with stages.stage(f"red lines, chunk {k + 1} of {len(plan.chunks)} ({len(chunk.rows)} features): "
+    extent = np.r_[plan.boxes[:, :2].min(axis=0), plan.boxes[:, 2:].max(axis=0)]
+    epsg = gk_zone_epsg((min(x0, extent[0]) + max(x1, extent[2])) / 2.0)
+    def read(positions: np.ndarray) -> np.ndarray:
+        return _read_shapes(path, plan, positions, layer=layer, crs=crs, hint_lon=hint_lon)
+
+    near, unplaced = None, None
+    if projects is not None:
+        located = lonlat(projects)
+        with stages.stage("red lines: which chunks may hold each project's nearest"):
+            near = _project_rows(plan, located, epsg, read)
+        unplaced = np.flatnonzero(shapely.is_missing(located) | shapely.is_empty(located))
+    shapes = shapely.box(*plan.boxes.T)
+    tree = STRtree(shapes)
+    spill, empty, largest = Spill(spill_dir), None, 0
+    tables, ptables, reports, rows = [], [], [], []
+
+    for k, own in enumerate(plan.runs):
+        with stages.stage(f"red lines, chunk {k + 1} of {len(plan.runs)} ({len(own)} features): "
                           "reading, repairing, measuring"):
-            redlines, report = load_redlines(path, layer=layer, crs=crs, hint_lon=hint_lon, selection=chunk)
+            wanted = _with_overlapping(plan, own, tree, shapes, read)
+            largest = max(largest, len(wanted))
+            redlines, report = load_redlines(path, layer=layer, crs=crs, hint_lon=hint_lon,
+                                             selection=plan.selection(wanted), owned=plan.rows[own])
+            reports.append(report)
+            if not len(redlines):
+                continue  # its features went into patches of other chunks, or had no area
             table, pieces = overlap_elements(elements, redlines, types=report.types)
             spill.append(pieces)
             empty = pieces.iloc[:0] if empty is None else empty
             tables.append(table)
-            reports.append(report)
-            ptables.append(None if mine is None or not (len(mine) or k == 0) else
-                           overlap_projects(projects.iloc[mine], redlines, buffer_m=buffer_m, epsg=epsg))
+            if near is not None:  # the first chunk measured also takes the projects without a shape
+                mine = near(redlines.geometry.to_numpy())
+                mine = mine if rows else np.union1d(mine, unplaced)
+                rows.append(mine)
+                ptables.append(overlap_projects(projects.iloc[mine], redlines, buffer_m=buffer_m, epsg=epsg)
+                               if len(mine) or len(rows) == 1 else None)
             del redlines, pieces
+    if not tables:
+        raise InputError.one(Path(path).name, "", "no red-line polygon with an area is left",
+                             "check the layer's geometries")
     return ChunkedResult(combine.element_table(tables), spill if spill.rows else empty,
-                        None if projects is None else combine.project_table(ptables, rows, projects, plan.rank),
-                        merged_report(reports), epsg)
+                         None if projects is None else combine.project_table(ptables, rows, projects, plan.rank),
+                         merged_report(reports), epsg, plan.note(largest))

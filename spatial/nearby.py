@@ -92,14 +92,19 @@ def _corner_bound(ref: np.ndarray, boxes: np.ndarray, which: np.ndarray, tree: S
     return bound
 
 
-def reach(placed: np.ndarray, boxes: np.ndarray, shapes: np.ndarray, tree: STRtree, epsg: int) -> np.ndarray:
+def reach(placed: np.ndarray, boxes: np.ndarray, shapes: np.ndarray, tree: STRtree, epsg: int, *,
+          points: np.ndarray | None = None) -> np.ndarray:
     """For each of the ``placed`` projects (lon/lat geometries), a lon/lat distance within which its nearest
     red-line edge lies, among the features of lon/lat ``boxes`` (``shapes`` and ``tree``: theirs), as the
-    engine measures it in zone ``epsg``: the farthest corner of the nearest box, widened by the
-    Gauss-Kruger scale range of the area (and x 1.02: the engine's zone may be the next one)."""
+    engine measures it in zone ``epsg``: the farthest corner of the nearest box, or the nearest of
+    ``points`` (lon/lat points on red lines, when given) if nearer, widened by the Gauss-Kruger scale
+    range of the area (and x 1.02: the engine's zone may be the next one)."""
     ref = first_vertex(placed)
     bound = np.minimum(_corner_bound(ref, boxes, np.arange(len(boxes)), tree),
                        _corner_bound(ref, boxes, *_small(boxes, shapes)))
+    if points is not None and len(points):
+        (qi, _), near = STRtree(points).query_nearest(shapely.points(ref), return_distance=True, all_matches=False)
+        bound[qi] = np.minimum(bound[qi], near)
     far = float(bound.max()) * 2
     x0, y0, x1, y1 = shapely.total_bounds(placed)
     low, high = scale_bounds(np.array([x0 - far, y0 - far, x1 + far, y1 + far]), to_zone(epsg))

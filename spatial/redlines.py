@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 TYPE_FIELDS = ("红线类型", "类型", "类别", "hxlx", "type", "kind")
 #: Field names that hold a patch's name, tried in this order (any case).
 NAME_FIELDS = ("名称", "红线名称", "hxmc", "name", "mc")
+#: Column of a patch's (first member's) row in the layer, while it is prepared.
+ROW = "_row"
 #: Type given to patches whose type field is empty.
 UNSPECIFIED = "unspecified"
 #: Columns of a prepared red-line layer, in this order.
@@ -92,33 +94,44 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         labels = new
 
 
-def _overlapping_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs i < j of (multi)polygons whose interiors intersect (touching edges do not count).
+def overlapping_pairs(geoms: np.ndarray, others: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs i < j of (multi)polygons ``geoms`` whose interiors intersect (touching edges do not
+    count); with ``others``, pairs (i in ``geoms``, j in ``others``) instead.
 
     Linear in the vertices, as the overlap engine: boxes first; then, per pair of polygon
     parts, boundaries that meet (their interiors then intersect unless they only touch:
     ``relate`` decides those few) or one part inside the other (one vertex decides).
     """
     parts, owner = polygon_parts(geoms)
-    a, b = STRtree(parts).query(parts)
-    keep = owner[a] < owner[b]
-    a, b = a[keep], b[keep]
-    meet = boundaries_meet(parts, parts, a, b, a_is_target=False)
+    other, other_owner = (parts, owner) if others is None else polygon_parts(others)
+    a, b = STRtree(other).query(parts)
+    if others is None:
+        keep = owner[a] < other_owner[b]
+        a, b = a[keep], b[keep]
+    meet = boundaries_meet(parts, other, a, b, a_is_target=False)
     hit = np.zeros(len(a), dtype=bool)
-    hit[meet] = shapely.relate_pattern(parts[a[meet]], parts[b[meet]], "T********")
+    hit[meet] = shapely.relate_pattern(parts[a[meet]], other[b[meet]], "T********")
     rest = np.flatnonzero(~meet)
-    hit[rest] = inside_pairs(parts, parts, a[rest], b[rest]) | inside_pairs(parts, parts, b[rest], a[rest])
-    pairs = np.unique(np.column_stack([owner[a[hit]], owner[b[hit]]]), axis=0).reshape(-1, 2)
+    hit[rest] = inside_pairs(parts, other, a[rest], b[rest]) | inside_pairs(other, parts, b[rest], a[rest])
+    pairs = np.unique(np.column_stack([owner[a[hit]], other_owner[b[hit]]]), axis=0).reshape(-1, 2)
     return pairs[:, 0], pairs[:, 1]
 
 
-def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
-    """Merge overlapping patches (pairs ``a``-``b``) of the same type into one patch each (first member's id)."""
+def _owned(rows: np.ndarray, owned: np.ndarray | None) -> np.ndarray:
+    """Whether each layer row is among ``owned`` (all when None)."""
+    return np.ones(len(rows), dtype=bool) if owned is None else np.isin(rows, owned)
+
+
+def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray,
+                        owned: np.ndarray | None) -> tuple[pd.DataFrame, bool]:
+    """Merge overlapping patches (pairs ``a``-``b``) of the same type into one patch each (first member's
+    id and row); whether any were merged. The report counts pairs and merges whose first row is ``owned``."""
     same = frame["type"].to_numpy()[a] == frame["type"].to_numpy()[b]
     a, b = a[same], b[same]
-    report.overlap_pairs = len(a)
+    first = frame[ROW].to_numpy()
+    report.overlap_pairs = int(_owned(np.minimum(first[a], first[b]), owned).sum())
     if not len(a):
-        return frame
+        return frame, False
     labels = components(len(frame), a, b)
     rows = []
     for label, group in frame.groupby(labels, sort=True):
@@ -126,37 +139,42 @@ def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray
             rows.append(group.iloc[0].to_dict())
             continue
         merged = shapely.union_all(group["geometry"].to_numpy())
-        before = ellipsoidal_area_m2(group["geometry"].to_numpy()).sum()
-        report.overlap_m2 += before - ellipsoidal_area_m2([merged])[0]
-        report.merged_from += len(group)
-        report.merged_into += 1
         row = group.iloc[0].to_dict()
+        if _owned(np.array([row[ROW]]), owned)[0]:
+            before = ellipsoidal_area_m2(group["geometry"].to_numpy()).sum()
+            report.overlap_m2 += before - ellipsoidal_area_m2([merged])[0]
+            report.merged_from += len(group)
+            report.merged_into += 1
         names = [n for n in dict.fromkeys(group["name"]) if isinstance(n, str) and n]
         row.update(geometry=merged, name="、".join(names) or None,
                    basis=f"{row['basis']}; dissolved from overlapping patches {', '.join(group['id'])}")
         rows.append(row)
-    return pd.DataFrame(rows, columns=frame.columns)
+    return pd.DataFrame(rows, columns=frame.columns), True
 
 
-def _resolve_cross_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
-    """Give area where patches of different types overlap (pairs ``a``-``b``) to the type first in sort order."""
+def _resolve_cross_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray,
+                        owned: np.ndarray | None) -> pd.DataFrame:
+    """Give area where patches of different types overlap (pairs ``a``-``b``) to the type first in sort
+    order. The report counts pairs whose first row, and losses of patches whose row, is ``owned``."""
     geoms = frame["geometry"].to_numpy()
     if not len(a):
         return frame
     types = frame["type"].to_numpy()
+    first = frame[ROW].to_numpy()
     # the patch of the later type (ties: the later row) loses the shared area
     order = np.lexsort((np.arange(len(frame)), types))
     rank = np.empty(len(frame), dtype=int)
     rank[order] = np.arange(len(frame))
     winner = np.where(rank[a] < rank[b], a, b)
     loser = np.where(rank[a] < rank[b], b, a)
-    report.cross_type_pairs = len(a)
+    report.cross_type_pairs = int(_owned(np.minimum(first[a], first[b]), owned).sum())
     out = frame.copy()
     for i in np.unique(loser):
         cut = shapely.union_all(geoms[winner[loser == i]])
         kept = polygonal(shapely.difference(geoms[i], cut))
-        before = ellipsoidal_area_m2([geoms[i]])[0]
-        report.cross_type_m2 += before - (ellipsoidal_area_m2([kept])[0] if kept is not None else 0.0)
+        if _owned(first[i:i + 1], owned)[0]:
+            before = ellipsoidal_area_m2([geoms[i]])[0]
+            report.cross_type_m2 += before - (ellipsoidal_area_m2([kept])[0] if kept is not None else 0.0)
         out.at[out.index[i], "geometry"] = kept
     return out[out["geometry"].notna()]
 
@@ -211,6 +229,23 @@ def _describe(report: RepairReport) -> list[str]:
     return notes
 
 
+def clean_geometries(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Red-line shapes as the repair takes them, and which were invalid: 2D, invalid ones made valid,
+    only polygonal parts kept (None where nothing polygonal is left), one-part MultiPolygons as Polygons."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    geoms[invalid] = shapely.make_valid(geoms[invalid])
+    other = ~np.isin(shapely.get_type_id(geoms), (3, 6)) | shapely.is_empty(geoms)  # (multi)polygons kept as they are
+    geoms[other] = [polygonal(g) for g in geoms[other]]
+    # one-part MultiPolygons (GDAL writes every polygon of a MultiPolygon layer so) as Polygons, once:
+    # the overlap engine passes Polygons on without copies (spatial.overlap.polygon_parts)
+    single = np.flatnonzero((shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1))
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    return geoms, invalid
+
+
 #: Counts of a :class:`RepairReport` that add up over parts of a layer prepared one after the other.
 _ADDING = ("features_in", "repaired", "dropped_empty", "overlap_pairs", "overlap_m2", "merged_into", "merged_from",
            "cross_type_pairs", "cross_type_m2", "patches_out")
@@ -225,8 +260,8 @@ def merged_report(reports: list[RepairReport]) -> RepairReport:
 
 
 def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
-                     type_field: str | None = None, selection: Selection | None = None
-                     ) -> tuple[gpd.GeoDataFrame, RepairReport]:
+                     type_field: str | None = None, selection: Selection | None = None,
+                     owned: np.ndarray | None = None) -> tuple[gpd.GeoDataFrame, RepairReport]:
     """Clean a red-line layer: EPSG:4326, valid polygons, no overlapping patches.
 
     Parameters
@@ -243,6 +278,10 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
         When ``gdf`` holds the rows of a larger layer that :func:`spatial.nearby.select_redlines`
         chose (its index: their row numbers, from 0): ids, row numbers and types are the whole
         layer's, so that the rows read get the ids and type columns a full read gives them.
+    owned
+        Rows (of the index) of a part of the layer read with what it overlaps (:mod:`spatial.chunks`):
+        only the patches whose first member is one of them are returned, and the report counts
+        only what belongs to those, so that the parts' patches and reports add up to the layer's.
 
     Returns
     -------
@@ -271,25 +310,18 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
     basis = data["basis"].astype(str) if "basis" in data.columns else \
         pd.Series(f"{'official red line' if official else 'red line (not marked official)'} from {source}",
                   index=data.index)
-    geoms = data.geometry.to_numpy().copy()
-    if shapely.has_z(geoms).any():
-        geoms = shapely.force_2d(geoms)
-    invalid = ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
-    report.repaired = int(invalid.sum())
-    geoms[invalid] = shapely.make_valid(geoms[invalid])
-    other = ~np.isin(shapely.get_type_id(geoms), (3, 6)) | shapely.is_empty(geoms)  # (multi)polygons kept as they are
-    geoms[other] = [polygonal(g) for g in geoms[other]]
-    # one-part MultiPolygons (GDAL writes every polygon of a MultiPolygon layer so) as Polygons, once:
-    # the overlap engine passes Polygons on without copies (spatial.overlap.polygon_parts)
-    single = np.flatnonzero((shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1))
-    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    geoms, invalid = clean_geometries(data.geometry.to_numpy())
+    rows = data.index.to_numpy()
+    mine = _owned(rows, owned)
+    report.features_in = int(mine.sum())
+    report.repaired = int((invalid & mine).sum())
     frame = pd.DataFrame({
         "id": ids.to_numpy(), "name": data[name_field].to_numpy() if name_field else None,
         "type": types.to_numpy(), "official": official, "source": source, "basis": basis.to_numpy(),
-        "geometry": geoms,
+        "geometry": geoms, ROW: rows,
     })
     keep = frame["geometry"].notna().to_numpy()
-    report.dropped_empty = int((~keep).sum())
+    report.dropped_empty = int((~keep & mine).sum())
     frame = frame[keep].reset_index(drop=True)
     if frame.empty:
         raise InputError.one(source, "", "no red-line polygon with an area is left", "check the layer's geometries")
@@ -298,12 +330,13 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
                           set(_types(selection.attributes[selection.shaped], type_field)))
     if selection is not None:
         report.features_total = len(selection.attributes)
-    a, b = _overlapping_pairs(frame["geometry"].to_numpy())
-    frame = _dissolve_same_type(frame, report, a, b)
+    a, b = overlapping_pairs(frame["geometry"].to_numpy())
+    frame, merged = _dissolve_same_type(frame, report, a, b, owned)
     if len(report.types) > 1:
-        if report.merged_from:  # patches were merged: find the remaining overlaps anew
-            a, b = _overlapping_pairs(frame["geometry"].to_numpy())
-        frame = _resolve_cross_type(frame, report, a, b)
+        if merged:  # find the remaining overlaps anew
+            a, b = overlapping_pairs(frame["geometry"].to_numpy())
+        frame = _resolve_cross_type(frame, report, a, b, owned)
+    frame = frame[_owned(frame[ROW].to_numpy(), owned)]
     frame["area_km2"] = ellipsoidal_area_m2(frame["geometry"].to_numpy()) / 1e6
     out = gpd.GeoDataFrame(frame[REDLINE_COLUMNS], geometry=frame["geometry"].to_numpy(), crs=4326)
     report.patches_out = len(out)
@@ -369,13 +402,15 @@ def sample_redlines(features_gdf: gpd.GeoDataFrame, boundary, *, adcode: str) ->
 def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None = None,
                   hint_lon: float | None = None, official: bool = True,
                   type_field: str | None = None, option: str = "",
-                  selection: Selection | None = None) -> tuple[gpd.GeoDataFrame, RepairReport]:
+                  selection: Selection | None = None, owned: np.ndarray | None = None
+                  ) -> tuple[gpd.GeoDataFrame, RepairReport]:
     """Read an official red-line file (Shapefile, zipped Shapefile, GeoPackage, GeoJSON) and prepare it.
 
     A layer that carries an ``official`` column (as the layers this tool writes do) is taken as
     official only when every row says so. ``option`` is the command's option for the file (see
     :func:`spatial.io.vector.read_vector`). ``selection`` (:func:`spatial.nearby.select_redlines`)
-    reads only the features a run needs, with the whole layer's ids, types and official flag.
+    reads only the features a run needs, with the whole layer's ids, types and official flag;
+    ``owned`` keeps the patches of some of them (see :func:`prepare_redlines`).
 
     Raises
     ------
@@ -392,7 +427,8 @@ def load_redlines(path: str | Path, *, layer: str | None = None, crs: str | None
         whole = selection.attributes
     if "official" in whole.columns:
         official = official and bool(whole["official"].map(lambda v: str(v).lower() in ("true", "1", "yes")).all())
-    return prepare_redlines(gdf, source=path.name, official=official, type_field=type_field, selection=selection)
+    return prepare_redlines(gdf, source=path.name, official=official, type_field=type_field, selection=selection,
+                            owned=owned)
 
 
 #: EPSG codes of the CGCS2000 3-degree Gauss-Kruger zones: with zone prefix (zones 25-45), by central meridian.

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from province import inputs, overlap_run
 
+from spatial import chunks
 from spatial.chunks import _cgroup_room, plan_chunks
 from spatial.io import gpkg
 from spatial.nearby import select_redlines
@@ -29,6 +30,8 @@ def test_chunks_give_the_files_of_one_read(tmp_path, monkeypatch, epsg, with_ids
     # per batch written (the file's change counter), so the spill must cut them as one read does
     monkeypatch.setattr(gpkg, "WRITE_BATCH", 64)
     monkeypatch.setattr(gpkg.Spill, "READ_BATCH", 50)
+    # the projects' reach bounded by boxes only, or by red-line vertices read beforehand too
+    monkeypatch.setattr(chunks, "PROJECT_PASSES", 0 if fmt == "geojson" else 10**6)
     elements, red, projects = inputs(tmp_path, np.random.default_rng(6), epsg=epsg, with_ids=with_ids,
                                      everywhere=True)
     whole = overlap_run(elements, red, projects, tmp_path / "whole", "--format", fmt)
@@ -52,29 +55,44 @@ def test_chunks_of_a_selection_give_the_files_of_one_read(tmp_path):
         assert (chunked / name).read_bytes() == (near / name).read_bytes(), name
 
 
-def test_chunks_hold_every_feature_once_and_overlapping_ones_together(tmp_path):
+def test_chunks_hold_every_feature_once_and_groups_together_when_they_fit(tmp_path):
     elements, red, projects = inputs(tmp_path, np.random.default_rng(8), epsg=4547, with_ids=True)
     plan = plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=20_000)
-    assert plan is not None and len(plan.chunks) >= 10
-    rows = np.concatenate([c.rows for c in plan.chunks])
-    assert np.array_equal(np.sort(rows), np.arange(1605))
-    ids = plan.chunks[0].attributes["id"].to_numpy()
-    home = {ids[r]: k for k, c in enumerate(plan.chunks) for r in c.rows}
+    assert plan is not None and len(plan.runs) >= 10
+    assert np.array_equal(plan.rows, np.arange(1605))
+    assert np.array_equal(np.sort(np.concatenate(plan.runs)), np.arange(1605))
+    for run in plan.runs:  # in the layer's order within a chunk
+        assert (np.diff(run) > 0).all()
+    ids = plan.attributes["id"].to_numpy()
+    home = {ids[plan.rows[p]]: k for k, run in enumerate(plan.runs) for p in run}
     assert home["edge-far"] == home["edge-near"] and home["cross-a"] == home["cross-b"]
-    for chunk in plan.chunks:  # in the layer's order within a chunk
-        assert (np.diff(chunk.rows) > 0).all()
     assert plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=10**9) is None
-    assert "the largest" not in plan.note()
-    # the river's box meets a row of grid patches: they stay together, beyond 2,000 bytes (7 features)
+    # 2,000 bytes: 6 features; the river's box meets a row of grid patches (30 features): that group is cut
     tight = plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=2_000)
-    river = next(c for c in tight.chunks if "river" in set(c.attributes["id"].to_numpy()[c.rows]))
-    assert len(river.rows) > 20 and tight.largest_bytes > 2_000
-    assert f"the largest holds about {tight.largest_bytes / 2**20:.3g} MB" in tight.note()
+    assert max(len(run) for run in tight.runs) == 6
+    assert len({k for k, run in enumerate(tight.runs) for p in run if ids[tight.rows[p]].endswith("-21")}) > 3
     some = select_redlines(red, layer=None, crs=None, option="", targets=lonlat(gpd.read_file(elements)),
                            projects=np.empty(0, dtype=object), epsg=4547)
     part = plan_chunks(red, layer=None, crs=None, option="", selection=some, chunk_bytes=2_000)
-    assert part is not None and len(part.chunks) >= 2
-    assert np.array_equal(np.sort(np.concatenate([c.rows for c in part.chunks])), some.rows)
+    assert part is not None and len(part.runs) >= 2
+    assert np.array_equal(np.sort(part.rows[np.concatenate(part.runs)]), some.rows)
+
+
+def test_a_group_larger_than_a_chunk_is_cut_and_each_part_read_with_what_overlaps_it(tmp_path):
+    # the river overlaps a row of grid patches of both types (merges and cross-type cuts) and its box chains
+    # them: with 6 features a chunk, it and its partners lie in many chunks, each repaired as one read does
+    elements, red, projects = inputs(tmp_path, np.random.default_rng(9), epsg=4490, with_ids=False,
+                                     everywhere=True)
+    whole = overlap_run(elements, red, projects, tmp_path / "whole")
+    chunked = overlap_run(elements, red, projects, tmp_path / "chunked", "--chunk-mb", "0.002")
+    for name in (*FILES, "overlaps.gpkg"):
+        assert (chunked / name).read_bytes() == (whole / name).read_bytes(), name
+    notes = pd.read_excel(chunked / "overlap.xlsx", sheet_name="notes")["note"]
+    assert notes.str.contains("with the features that overlap a chunk's").any()
+    repairs = [n for n in notes if "dissolved" in n or "different types" in n or "invalid" in n]
+    assert repairs == [n for n in pd.read_excel(whole / "overlap.xlsx", sheet_name="notes")["note"]
+                       if "dissolved" in n or "different types" in n or "invalid" in n]
+    assert any("dissolved into" in n for n in repairs) and any("different types" in n for n in repairs)
 
 
 @pytest.mark.parametrize(("proc", "files", "room"), [

@@ -97,7 +97,7 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
             table, overlaps, report, epsg = done.elements, done.overlaps, done.report, done.epsg
             ptable = _named(done.projects, projects) if projects is not None else ptable
             sheet_notes = add_projects(book, ptable)
-            chunk_notes = [("red lines", plan.note())]
+            chunk_notes = [("red lines", done.note)]
         elif workers is not None or scheduler is not None:
             from ..scale import overlap_on_dask
 
