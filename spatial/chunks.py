@@ -292,6 +292,7 @@ def overlap_in_chunks(plan: ChunkPlan, path: str | Path, *, layer: str | None, c
     x0, _, x1, _ = shapely.total_bounds(lonlat(elements))
     extent = np.r_[plan.boxes[:, :2].min(axis=0), plan.boxes[:, 2:].max(axis=0)]
     epsg = gk_zone_epsg((min(x0, extent[0]) + max(x1, extent[2])) / 2.0)
+
     def read(positions: np.ndarray) -> np.ndarray:
         return _read_shapes(path, plan, positions, layer=layer, crs=crs, hint_lon=hint_lon)
 
@@ -305,7 +306,6 @@ def overlap_in_chunks(plan: ChunkPlan, path: str | Path, *, layer: str | None, c
     tree = STRtree(shapes)
     spill, empty, largest = Spill(spill_dir), None, 0
     tables, ptables, reports, rows = [], [], [], []
-
     for k, own in enumerate(plan.runs):
         with stages.stage(f"red lines, chunk {k + 1} of {len(plan.runs)} ({len(own)} features): "
                           "reading, repairing, measuring"):
