@@ -311,7 +311,7 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
         pd.Series(f"{'official red line' if official else 'red line (not marked official)'} from {source}",
                   index=data.index)
     geoms, invalid = clean_geometries(data.geometry.to_numpy())
-    rows = data.index.to_numpy()
+    rows = data.index.to_numpy() if owned is not None else np.arange(len(data))  # (any index when not owned)
     mine = _owned(rows, owned)
     report.features_in = int(mine.sum())
     report.repaired = int((invalid & mine).sum())
