@@ -44,7 +44,7 @@ from .errors import InputError
 from .io.gpkg import Spill
 from .io.vector import read_vector, resolve_layer
 from .nearby import Selection, declared_crs, layer_attributes, layer_boxes, reach
-from .overlap import lonlat, overlap_elements, overlap_projects
+from .overlap import count_spans, lonlat, overlap_elements, overlap_projects
 from .progress import Stages
 from .redlines import (
     RepairReport,
@@ -116,8 +116,8 @@ class ChunkPlan:
     """The red-line features a run needs (layer rows, GDAL ids, lon/lat boxes, in the layer's order),
     the chunks to read them in (positions into those, ascending), what a
     :class:`~spatial.nearby.Selection` of them takes from the layer (its attributes, which rows have
-    a shape, their encoding), the rank of each red-line id in the layer, and the file bytes per
-    feature and per chunk aimed at."""
+    a shape, their encoding), the rank of each red-line id in the layer, the bytes each feature
+    takes in the file (:func:`feature_bytes`) and the bytes per chunk aimed at."""
 
     rows: np.ndarray
     fids: np.ndarray
@@ -127,7 +127,7 @@ class ChunkPlan:
     shaped: np.ndarray
     encoding: str | None
     rank: pd.Series
-    per_feature: float
+    weights: np.ndarray
     chunk_bytes: int
 
     def selection(self, positions: np.ndarray) -> Selection:
@@ -135,12 +135,11 @@ class ChunkPlan:
         return Selection(fids=self.fids[positions], rows=self.rows[positions], attributes=self.attributes,
                          shaped=self.shaped, encoding=self.encoding)
 
-    def note(self, largest: int) -> str:
-        """What was done, in words, for the notes sheet; ``largest``: the most features read at once."""
+    def note(self, largest: float) -> str:
+        """What was done, in words, for the notes sheet; ``largest``: the most bytes of features read at once."""
         mb = f"{self.chunk_bytes / 2**20:.3g} MB"
-        more = "" if largest * self.per_feature <= self.chunk_bytes else (
-            f"; at most about {largest * self.per_feature / 2**20:.3g} MB at once, with the features that "
-            "overlap a chunk's")
+        more = "" if largest <= self.chunk_bytes else (
+            f"; at most about {largest / 2**20:.3g} MB at once, with the features that overlap a chunk's")
         return f"read in {len(self.runs)} chunks of up to about {mb} of the file, one after the other{more}"
 
 
@@ -163,20 +162,44 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
         rows, extra = selection.rows, {"attributes": selection.attributes, "encoding": selection.encoding}
     if len(rows) < 2:
         return None
-    per_feature = size / max(len(fids), 1)
-    runs = _runs(boxes[rows], max(int(chunk_bytes / per_feature), 1))
+    weights = feature_bytes(path, src, layer, fids)[rows]
+    runs = _runs(boxes[rows], weights, chunk_bytes)
     if len(runs) < 2:
         return None
     attributes = extra["attributes"]
     rank = pd.Series(np.arange(len(attributes)), index=redline_ids(attributes, attributes).to_numpy())
-    return ChunkPlan(rows, fids[rows], boxes[rows], runs, attributes, shaped, extra["encoding"], rank, per_feature,
+    return ChunkPlan(rows, fids[rows], boxes[rows], runs, attributes, shaped, extra["encoding"], rank, weights,
                      chunk_bytes)
 
 
-def _runs(boxes: np.ndarray, limit: int) -> list[np.ndarray]:
-    """Positions of ``boxes`` in runs of about ``limit`` along the Hilbert curve of their centres, each
-    sorted. Groups of boxes that meet (directly or through others) stay in one run when they fit in
-    one; a larger group (long bands whose boxes cross) is cut along the curve too."""
+def feature_bytes(path: str | Path, src: str, layer: str | None, fids: np.ndarray) -> np.ndarray:
+    """Bytes of each feature (``fids``: all, in the layer's order) in the file: its geometry blob in a
+    GeoPackage, its record (``.shx``) in a Shapefile; elsewhere, or when anything is odd, the file's
+    bytes shared evenly."""
+    path = Path(path)
+    even = np.full(len(fids), file_bytes(path) / max(len(fids), 1))
+    try:
+        if path.suffix.lower() == ".gpkg":
+            info = pyogrio.read_info(src, layer=layer)
+            table = layer or pyogrio.list_layers(src)[0][0]
+            sizes = pyogrio.read_arrow(src, sql=f'SELECT length("{info["geometry_name"]}") AS n FROM "{table}" '
+                                       "ORDER BY fid", read_geometry=False)[1]["n"].to_numpy(zero_copy_only=False)
+        elif path.suffix.lower() == ".shp":
+            shx = np.fromfile(path.with_suffix(".shx"), dtype=">i4", offset=100).reshape(-1, 2)
+            sizes = shx[:, 1].astype(float) * 2 + 8
+        else:
+            return even
+    except Exception:  # noqa: BLE001 - any oddity: the even share (only the chunks' sizes depend on it)
+        return even
+    if len(sizes) != len(fids) or not (np.diff(fids) > 0).all():  # not one per feature in fid order
+        return even
+    return np.nan_to_num(np.asarray(sizes, dtype=float)) + (file_bytes(path) - np.nansum(sizes)) / len(fids)
+
+
+def _runs(boxes: np.ndarray, weights: np.ndarray, budget: float) -> list[np.ndarray]:
+    """Positions of ``boxes`` in runs of about ``budget`` ``weights`` along the Hilbert curve of their
+    centres, each sorted. Groups of boxes that meet (directly or through others) stay in one run when
+    they fit in one; a larger group (long bands whose boxes cross) is cut along the curve too."""
     shapes = shapely.box(*boxes.T)
     a, b = STRtree(shapes).query(shapes, predicate="intersects")
     label = components(len(boxes), a, b)
@@ -185,16 +208,18 @@ def _runs(boxes: np.ndarray, limit: int) -> list[np.ndarray]:
     np.minimum.at(first, label, centre)  # a group's place on the curve: its first member's
     order = np.lexsort((np.arange(len(boxes)), centre, label, first[label]))
     starts = np.flatnonzero(np.diff(label[order], prepend=-1))
-    sizes = np.diff(np.r_[starts, len(order)])
-    cuts, held = [], 0
-    for start, count in zip(starts.tolist(), sizes.tolist()):
-        if held and held + count > limit:
+    cuts, held = [], 0.0
+    for start, stop in zip(starts.tolist(), np.r_[starts[1:], len(order)].tolist()):
+        weight = weights[order[start:stop]]
+        total = float(weight.sum())
+        if held and held + total > budget:
             cuts.append(start)
-            held = 0
-        if count > limit:  # cut within the group; the rest of it starts the next run
-            cuts.extend(range(start + limit, start + count, limit))
-            count -= limit * ((count - 1) // limit)
-        held += count
+            held = 0.0
+        if total > budget:  # cut within the group; the rest of it starts the next run
+            spans = count_spans(weight, int(budget))
+            cuts.extend(start + span.start for span in spans[1:])
+            total = float(weight[spans[-1]].sum())
+        held += total
     return [np.sort(run) for run in np.split(order, cuts)]
 
 
@@ -214,7 +239,6 @@ def _with_overlapping(plan: ChunkPlan, own: np.ndarray, tree: STRtree, shapes: n
     held = np.zeros(len(plan.rows), dtype=bool)
     held[own] = True
     frontier, frontier_shapes = own, None
-    limit = max(int(plan.chunk_bytes / plan.per_feature), 1)
     while len(frontier):
         near = np.unique(tree.query(shapes[frontier], predicate="intersects")[1])
         near = near[~held[near]]
@@ -222,8 +246,8 @@ def _with_overlapping(plan: ChunkPlan, own: np.ndarray, tree: STRtree, shapes: n
             break
         frontier_shapes = read(frontier) if frontier_shapes is None else frontier_shapes
         found, found_shapes = [], []
-        for start in range(0, len(near), limit):
-            batch = near[start:start + limit]
+        for span in count_spans(plan.weights[near], plan.chunk_bytes):
+            batch = near[span]
             batch_shapes = read(batch)
             hit = np.unique(overlapping_pairs(frontier_shapes, batch_shapes)[1])
             found.append(batch[hit])
@@ -254,7 +278,7 @@ def _project_rows(plan: ChunkPlan, projects: np.ndarray, epsg: int, read):
                                      for run in plan.runs]).T)
     passes = len(STRtree(chunks).query(projects[placed], predicate="dwithin", distance=far)[0])  # at most
     if passes > PROJECT_PASSES * len(placed):
-        stride = max(1, int(len(plan.rows) * plan.per_feature / VERTEX_BYTES / BOUND_POINTS))
+        stride = max(1, int(plan.weights.sum() / VERTEX_BYTES / BOUND_POINTS))
         points = np.concatenate([shapely.get_coordinates(read(run))[::stride] for run in plan.runs])
         far = reach(projects[placed], plan.boxes, boxes, tree, epsg, points=shapely.points(points))
 
@@ -310,7 +334,7 @@ def overlap_in_chunks(plan: ChunkPlan, path: str | Path, *, layer: str | None, c
         with stages.stage(f"red lines, chunk {k + 1} of {len(plan.runs)} ({len(own)} features): "
                           "reading, repairing, measuring"):
             wanted = _with_overlapping(plan, own, tree, shapes, read)
-            largest = max(largest, len(wanted))
+            largest = max(largest, float(plan.weights[wanted].sum()))
             redlines, report = load_redlines(path, layer=layer, crs=crs, hint_lon=hint_lon,
                                              selection=plan.selection(wanted), owned=plan.rows[own])
             reports.append(report)

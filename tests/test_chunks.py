@@ -5,11 +5,13 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
-from province import inputs, overlap_run
+import shapely
+from province import inputs, overlap_run, province
 
 from spatial import chunks
-from spatial.chunks import _cgroup_room, plan_chunks
+from spatial.chunks import _cgroup_room, feature_bytes, file_bytes, plan_chunks
 from spatial.io import gpkg
 from spatial.nearby import select_redlines
 from spatial.overlap import lonlat
@@ -67,9 +69,9 @@ def test_chunks_hold_every_feature_once_and_groups_together_when_they_fit(tmp_pa
     home = {ids[plan.rows[p]]: k for k, run in enumerate(plan.runs) for p in run}
     assert home["edge-far"] == home["edge-near"] and home["cross-a"] == home["cross-b"]
     assert plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=10**9) is None
-    # 2,000 bytes: 6 features; the river's box meets a row of grid patches (30 features): that group is cut
+    # 2,000 bytes: about 7 features; the river's box meets a row of grid patches (30 features): that group is cut
     tight = plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=2_000)
-    assert max(len(run) for run in tight.runs) == 6
+    assert max(tight.weights[run].sum() for run in tight.runs) <= 2_000 + tight.weights.max()
     assert len({k for k, run in enumerate(tight.runs) for p in run if ids[tight.rows[p]].endswith("-21")}) > 3
     some = select_redlines(red, layer=None, crs=None, option="", targets=lonlat(gpd.read_file(elements)),
                            projects=np.empty(0, dtype=object), epsg=4547)
@@ -93,6 +95,22 @@ def test_a_group_larger_than_a_chunk_is_cut_and_each_part_read_with_what_overlap
     assert repairs == [n for n in pd.read_excel(whole / "overlap.xlsx", sheet_name="notes")["note"]
                        if "dissolved" in n or "different types" in n or "invalid" in n]
     assert any("dissolved into" in n for n in repairs) and any("different types" in n for n in repairs)
+
+
+@pytest.mark.parametrize("driver", ["GPKG", "ESRI Shapefile"])
+def test_feature_bytes_come_from_the_file(tmp_path, driver):
+    red = province(np.random.default_rng(10))
+    path = tmp_path / ("red.gpkg" if driver == "GPKG" else "red.shp")
+    pyogrio.write_dataframe(red.to_crs(4547), path, driver=driver)
+    fids, _ = pyogrio.read_bounds(path)
+    sizes = feature_bytes(path, str(path), None, np.asarray(fids))
+    assert sizes.sum() == pytest.approx(file_bytes(path))
+    river, patch = int(np.flatnonzero(red["id"] == "river")[0]), int(np.flatnonzero(red["id"] == "g00-00")[0])
+    vertices = shapely.get_num_coordinates(red.geometry.values)
+    assert sizes[river] - sizes[patch] == 16 * (vertices[river] - vertices[patch]) > 0  # 16 bytes a vertex
+    other = tmp_path / "red.geojson"
+    pyogrio.write_dataframe(red, other)
+    assert np.ptp(feature_bytes(other, str(other), None, np.asarray(pyogrio.read_bounds(other)[0]))) == 0
 
 
 @pytest.mark.parametrize(("proc", "files", "room"), [
