@@ -117,7 +117,8 @@ class ChunkPlan:
     the chunks to read them in (positions into those, ascending), what a
     :class:`~spatial.nearby.Selection` of them takes from the layer (its attributes, which rows have
     a shape, their encoding), the rank of each red-line id in the layer, the bytes each feature
-    takes in the file (:func:`feature_bytes`) and the bytes per chunk aimed at."""
+    takes in the file (:func:`feature_bytes`), the bytes per chunk aimed at, and which boxes meet
+    (positions, compressed rows: the neighbours of ``i`` are ``meets[starts[i]:starts[i + 1]]``)."""
 
     rows: np.ndarray
     fids: np.ndarray
@@ -129,6 +130,15 @@ class ChunkPlan:
     rank: pd.Series
     weights: np.ndarray
     chunk_bytes: int
+    starts: np.ndarray
+    meets: np.ndarray
+
+    def neighbours(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (index into ``positions``, position of a feature whose box meets its box)."""
+        count = self.starts[positions + 1] - self.starts[positions]
+        mine = np.repeat(np.arange(len(positions)), count)
+        first = np.repeat(self.starts[positions] - np.cumsum(count) + count, count)
+        return mine, self.meets[first + np.arange(len(mine))]
 
     def selection(self, positions: np.ndarray) -> Selection:
         """The features at ``positions`` (ascending) as a selection to read."""
@@ -163,13 +173,19 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
     if len(rows) < 2:
         return None
     weights = feature_bytes(path, src, layer, fids)[rows]
-    runs = _runs(boxes[rows], weights, chunk_bytes)
+    shapes = shapely.box(*boxes[rows].T)
+    a, b = STRtree(shapes).query(shapes, predicate="intersects")
+    del shapes
+    runs = _runs(boxes[rows], components(len(rows), a, b), weights, chunk_bytes)
     if len(runs) < 2:
         return None
     attributes = extra["attributes"]
     rank = pd.Series(np.arange(len(attributes)), index=redline_ids(attributes, attributes).to_numpy())
+    apart = a != b
+    order = np.argsort(a[apart], kind="stable")
+    starts = np.searchsorted(a[apart][order], np.arange(len(rows) + 1))
     return ChunkPlan(rows, fids[rows], boxes[rows], runs, attributes, shaped, extra["encoding"], rank, weights,
-                     chunk_bytes)
+                     chunk_bytes, starts, b[apart][order])
 
 
 def feature_bytes(path: str | Path, src: str, layer: str | None, fids: np.ndarray) -> np.ndarray:
@@ -196,13 +212,11 @@ def feature_bytes(path: str | Path, src: str, layer: str | None, fids: np.ndarra
     return np.nan_to_num(np.asarray(sizes, dtype=float)) + (file_bytes(path) - np.nansum(sizes)) / len(fids)
 
 
-def _runs(boxes: np.ndarray, weights: np.ndarray, budget: float) -> list[np.ndarray]:
+def _runs(boxes: np.ndarray, label: np.ndarray, weights: np.ndarray, budget: float) -> list[np.ndarray]:
     """Positions of ``boxes`` in runs of about ``budget`` ``weights`` along the Hilbert curve of their
-    centres, each sorted. Groups of boxes that meet (directly or through others) stay in one run when
-    they fit in one; a larger group (long bands whose boxes cross) is cut along the curve too."""
-    shapes = shapely.box(*boxes.T)
-    a, b = STRtree(shapes).query(shapes, predicate="intersects")
-    label = components(len(boxes), a, b)
+    centres, each sorted. Groups of boxes that meet (``label``: directly or through others) stay in
+    one run when they fit in one; a larger group (long bands whose boxes cross) is cut along the
+    curve too."""
     centre = gpd.GeoSeries(shapely.points((boxes[:, :2] + boxes[:, 2:]) / 2.0)).hilbert_distance().to_numpy()
     first = np.full(len(boxes), np.iinfo(np.int64).max)
     np.minimum.at(first, label, centre)  # a group's place on the curve: its first member's
@@ -231,25 +245,25 @@ def _read_shapes(path: str | Path, plan: ChunkPlan, positions: np.ndarray, *, la
     return clean_geometries(to_lonlat(gdf).geometry.to_numpy())[0]
 
 
-def _with_overlapping(plan: ChunkPlan, own: np.ndarray, tree: STRtree, shapes: np.ndarray, read) -> np.ndarray:
+def _with_overlapping(plan: ChunkPlan, own: np.ndarray, read) -> np.ndarray:
     """Positions of the features ``own`` and of every feature that overlaps one of them, directly or
-    through others (what the repair of ``own`` needs), ascending. Features whose boxes meet are
-    read (``read(positions)``: cleaned shapes) a chunk at a time and asked; a chunk whose boxes
-    meet no other's reads nothing here."""
+    through others (what the repair of ``own`` needs), ascending. The features whose boxes meet
+    another's outside (``read(positions)``: cleaned shapes), and those others a chunk at a time,
+    are read and asked; a chunk whose boxes meet no other's reads nothing here."""
     held = np.zeros(len(plan.rows), dtype=bool)
     held[own] = True
     frontier, frontier_shapes = own, None
     while len(frontier):
-        near = np.unique(tree.query(shapes[frontier], predicate="intersects")[1])
-        near = near[~held[near]]
-        if not len(near):
+        mine, theirs = plan.neighbours(frontier)
+        outside = ~held[theirs]
+        if not outside.any():
             break
-        frontier_shapes = read(frontier) if frontier_shapes is None else frontier_shapes
+        near, touching = np.unique(theirs[outside]), np.unique(mine[outside])  # only these need reading
+        touching_shapes = read(frontier[touching]) if frontier_shapes is None else frontier_shapes[touching]
         found, found_shapes = [], []
         for span in count_spans(plan.weights[near], plan.chunk_bytes):
-            batch = near[span]
-            batch_shapes = read(batch)
-            hit = np.unique(overlapping_pairs(frontier_shapes, batch_shapes)[1])
+            batch, batch_shapes = near[span], read(near[span])
+            hit = np.unique(overlapping_pairs(touching_shapes, batch_shapes)[1])
             found.append(batch[hit])
             found_shapes.append(batch_shapes[hit])
         frontier, frontier_shapes = np.concatenate(found), np.concatenate(found_shapes)
@@ -326,14 +340,12 @@ def overlap_in_chunks(plan: ChunkPlan, path: str | Path, *, layer: str | None, c
         with stages.stage("red lines: which chunks may hold each project's nearest"):
             near = _project_rows(plan, located, epsg, read)
         unplaced = np.flatnonzero(shapely.is_missing(located) | shapely.is_empty(located))
-    shapes = shapely.box(*plan.boxes.T)
-    tree = STRtree(shapes)
     spill, empty, largest = Spill(spill_dir), None, 0
     tables, ptables, reports, rows = [], [], [], []
     for k, own in enumerate(plan.runs):
         with stages.stage(f"red lines, chunk {k + 1} of {len(plan.runs)} ({len(own)} features): "
                           "reading, repairing, measuring"):
-            wanted = _with_overlapping(plan, own, tree, shapes, read)
+            wanted = _with_overlapping(plan, own, read)
             largest = max(largest, float(plan.weights[wanted].sum()))
             redlines, report = load_redlines(path, layer=layer, crs=crs, hint_lon=hint_lon,
                                              selection=plan.selection(wanted), owned=plan.rows[own])

@@ -72,6 +72,12 @@ def test_chunks_hold_every_feature_once_and_groups_together_when_they_fit(tmp_pa
     # 2,000 bytes: about 7 features; the river's box meets a row of grid patches (30 features): that group is cut
     tight = plan_chunks(red, layer=None, crs=None, option="", selection=None, chunk_bytes=2_000)
     assert max(tight.weights[run].sum() for run in tight.runs) <= 2_000 + tight.weights.max()
+    boxes = shapely.box(*tight.boxes.T)
+    for run in tight.runs[:40]:  # the neighbours kept are those a tree of the boxes finds
+        mine, theirs = tight.neighbours(run)
+        qi, ti = shapely.STRtree(boxes).query(boxes[run], predicate="intersects")
+        keep = run[qi] != ti
+        assert sorted(zip(run[mine].tolist(), theirs.tolist())) == sorted(zip(run[qi][keep].tolist(), ti[keep].tolist()))
     assert len({k for k, run in enumerate(tight.runs) for p in run if ids[tight.rows[p]].endswith("-21")}) > 3
     some = select_redlines(red, layer=None, crs=None, option="", targets=lonlat(gpd.read_file(elements)),
                            projects=np.empty(0, dtype=object), epsg=4547)
