@@ -26,7 +26,7 @@ def _chunks_read(out) -> int:
 
 
 @pytest.mark.parametrize(("epsg", "with_ids", "fmt"), [(4490, True, "gpkg"), (4547, False, "gpkg"),
-                                                       (4490, True, "geojson")])
+                                                       (4490, True, "geojson"), (4490, True, "parquet")])
 def test_chunks_give_the_files_of_one_read(tmp_path, monkeypatch, epsg, with_ids, fmt):
     # many small write batches, read back in batches of another size: GDAL commits one transaction
     # per batch written (the file's change counter), so the spill must cut them as one read does

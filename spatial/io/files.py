@@ -150,7 +150,10 @@ def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None =
 
 
 def write_geoparquet(path: str | Path, gdf: gpd.GeoDataFrame) -> Path:
-    """Write GeoParquet (rows sorted by :func:`by_id`) atomically; same frame, same bytes."""
+    """Write GeoParquet (rows sorted by :func:`by_id`) atomically; same frame, same bytes. Attributes
+    and coordinates are rounded as in every other format (:mod:`spatial.io.precision`)."""
+    frame = rounded(by_id(gdf))
+    frame[frame.geometry.name] = rounded_geometries(frame.geometry.values, gdf.crs or 4326)
     with atomic_path(path) as tmp:
-        by_id(gdf).to_parquet(tmp, index=False)
+        frame.to_parquet(tmp, index=False)
     return Path(path)

@@ -1,4 +1,4 @@
-"""Numbers written at the precision they mean: one rule for GeoJSON, GeoPackage, CSV and XLSX.
+"""Numbers written at the precision they mean: one rule for GeoJSON, GeoPackage, GeoParquet, CSV and XLSX.
 
 Writing full doubles makes files differ between machines in digits nobody measured (a 14th
 digit from another numpy or GEOS build); writing what the number means makes them agree and
