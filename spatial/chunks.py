@@ -172,7 +172,7 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
         rows, extra = selection.rows, {"attributes": selection.attributes, "encoding": selection.encoding}
     if len(rows) < 2:
         return None
-    weights = feature_bytes(path, src, layer, fids)[rows]
+    weights = feature_bytes(path, src, info, fids)[rows]
     shapes = shapely.box(*boxes[rows].T)
     a, b = STRtree(shapes).query(shapes, predicate="intersects")
     del shapes
@@ -188,18 +188,18 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
                      chunk_bytes, starts, b[apart][order])
 
 
-def feature_bytes(path: str | Path, src: str, layer: str | None, fids: np.ndarray) -> np.ndarray:
-    """Bytes of each feature (``fids``: all, in the layer's order) in the file: its geometry blob in a
-    GeoPackage, its record (``.shx``) in a Shapefile; elsewhere, or when anything is odd, the file's
-    bytes shared evenly."""
+def feature_bytes(path: str | Path, src: str, info: dict, fids: np.ndarray) -> np.ndarray:
+    """Bytes of each feature (``fids``: all, in the layer's order; ``info``: the layer's
+    :func:`pyogrio.read_info`) in the file: its geometry blob in a GeoPackage, its record (``.shx``)
+    in a Shapefile; elsewhere, or when anything is odd, the file's bytes shared evenly."""
     path = Path(path)
-    even = np.full(len(fids), file_bytes(path) / max(len(fids), 1))
+    size = file_bytes(path)
+    even = np.full(len(fids), size / max(len(fids), 1))
     try:
         if path.suffix.lower() == ".gpkg":
-            info = pyogrio.read_info(src, layer=layer)
-            table = layer or pyogrio.list_layers(src)[0][0]
-            sizes = pyogrio.read_arrow(src, sql=f'SELECT length("{info["geometry_name"]}") AS n FROM "{table}" '
-                                       "ORDER BY fid", read_geometry=False)[1]["n"].to_numpy(zero_copy_only=False)
+            sizes = pyogrio.read_arrow(src, sql=f'SELECT length("{info["geometry_name"]}") AS n '
+                                       f'FROM "{info["layer_name"]}" ORDER BY fid',
+                                       read_geometry=False)[1]["n"].to_numpy(zero_copy_only=False)
         elif path.suffix.lower() == ".shp":
             shx = np.fromfile(path.with_suffix(".shx"), dtype=">i4", offset=100).reshape(-1, 2)
             sizes = shx[:, 1].astype(float) * 2 + 8
@@ -209,7 +209,7 @@ def feature_bytes(path: str | Path, src: str, layer: str | None, fids: np.ndarra
         return even
     if len(sizes) != len(fids) or not (np.diff(fids) > 0).all():  # not one per feature in fid order
         return even
-    return np.nan_to_num(np.asarray(sizes, dtype=float)) + (file_bytes(path) - np.nansum(sizes)) / len(fids)
+    return np.nan_to_num(np.asarray(sizes, dtype=float)) + (size - np.nansum(sizes)) / len(fids)
 
 
 def _runs(boxes: np.ndarray, label: np.ndarray, weights: np.ndarray, budget: float) -> list[np.ndarray]:

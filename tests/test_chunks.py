@@ -109,14 +109,15 @@ def test_feature_bytes_come_from_the_file(tmp_path, driver):
     path = tmp_path / ("red.gpkg" if driver == "GPKG" else "red.shp")
     pyogrio.write_dataframe(red.to_crs(4547), path, driver=driver)
     fids, _ = pyogrio.read_bounds(path)
-    sizes = feature_bytes(path, str(path), None, np.asarray(fids))
+    sizes = feature_bytes(path, str(path), pyogrio.read_info(path), np.asarray(fids))
     assert sizes.sum() == pytest.approx(file_bytes(path))
     river, patch = int(np.flatnonzero(red["id"] == "river")[0]), int(np.flatnonzero(red["id"] == "g00-00")[0])
     vertices = shapely.get_num_coordinates(red.geometry.values)
     assert sizes[river] - sizes[patch] == 16 * (vertices[river] - vertices[patch]) > 0  # 16 bytes a vertex
     other = tmp_path / "red.geojson"
     pyogrio.write_dataframe(red, other)
-    assert np.ptp(feature_bytes(other, str(other), None, np.asarray(pyogrio.read_bounds(other)[0]))) == 0
+    assert np.ptp(feature_bytes(other, str(other), pyogrio.read_info(other),
+                                  np.asarray(pyogrio.read_bounds(other)[0]))) == 0
 
 
 @pytest.mark.parametrize(("proc", "files", "room"), [
