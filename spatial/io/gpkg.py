@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
@@ -13,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyogrio
 import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..overlap import count_spans
 from ..qgis import layer_qml
@@ -55,6 +57,15 @@ def _arrow_batches(rows: gpd.GeoDataFrame, epsg: int, *, multi: bool) -> tuple[p
     return schema, batches()
 
 
+def _write_arrow(reader: pa.RecordBatchReader, path: Path, **options) -> None:
+    """:func:`pyogrio.write_arrow`, with GDAL's failure to write (no space left, no permission) raised
+    as an :class:`OSError` that names the file (the CLI says it in one line)."""
+    try:
+        pyogrio.write_arrow(reader, path, **options)
+    except (DataSourceError, DataLayerError) as exc:
+        raise OSError(errno.EIO, f"could not be written ({str(exc).splitlines()[0][:160]})", str(path)) from None
+
+
 class Spill:
     """A layer too large for memory: rows appended a part at a time to a scratch GeoPackage in
     ``folder`` (coordinates and attributes rounded, single parts made multi, no index), and
@@ -78,9 +89,13 @@ class Spill:
         if not len(rows):
             return
         schema, batches = _arrow_batches(rows.to_crs(self.epsg), self.epsg, multi=True)
-        pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches), self.path, layer=self.LAYER,
-                            driver="GPKG", geometry_name=GEOMETRY, geometry_type="Unknown", crs=f"EPSG:{self.epsg}",
-                            encoding="UTF-8", append=self.rows > 0, layer_options={"SPATIAL_INDEX": "NO"})
+        try:
+            _write_arrow(pa.RecordBatchReader.from_batches(schema, batches), self.path, layer=self.LAYER,
+                         driver="GPKG", geometry_name=GEOMETRY, geometry_type="Unknown", crs=f"EPSG:{self.epsg}",
+                         encoding="UTF-8", append=self.rows > 0, layer_options={"SPATIAL_INDEX": "NO"})
+        except OSError as exc:
+            raise OSError(exc.errno, f"{exc.strerror}: the scratch file of a run in chunks, in TMPDIR "
+                          "(set TMPDIR to a folder with room)", exc.filename) from None
         self.columns = [c for c in rows.columns if c != rows.geometry.name]
         self.rows += len(rows)
         self._ids.append(rows["id"].to_numpy(dtype=str))
@@ -172,9 +187,9 @@ def write_gpkg(path: str | Path, frames: Mapping[str, gpd.GeoDataFrame | Spill],
         try:
             for name, gdf in frames.items():
                 with _layer_stream(gdf, epsg, multi=multi) as (reader, geometry_type):
-                    pyogrio.write_arrow(reader, tmp, layer=name, driver="GPKG", geometry_name=GEOMETRY,
-                                        geometry_type=geometry_type, crs=f"EPSG:{epsg}", encoding="UTF-8",
-                                        layer_options={"SPATIAL_INDEX": "YES"}, dataset_options={"VERSION": "1.2"})
+                    _write_arrow(reader, tmp, layer=name, driver="GPKG", geometry_name=GEOMETRY,
+                                 geometry_type=geometry_type, crs=f"EPSG:{epsg}", encoding="UTF-8",
+                                 layer_options={"SPATIAL_INDEX": "YES"}, dataset_options={"VERSION": "1.2"})
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         with closing(sqlite3.connect(tmp)) as db:
