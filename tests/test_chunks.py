@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from click.testing import CliRunner
 from province import inputs, overlap_run, province
+from pyogrio.errors import DataLayerError
 
 from spatial import chunks
 from spatial.chunks import _cgroup_room, feature_bytes, file_bytes, plan_chunks
+from spatial.cli import main
 from spatial.io import gpkg
 from spatial.nearby import select_redlines
 from spatial.overlap import lonlat
@@ -135,3 +141,36 @@ def test_the_default_chunk_follows_a_memory_cgroup(tmp_path, proc, files, room):
         (tmp_path / "fs" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "fs" / name).write_text(text)
     assert _cgroup_room(tmp_path / "cgroup", tmp_path / "fs") == room
+
+
+def test_chunks_with_dask_is_one_clear_error(tmp_path):
+    elements, red, projects = inputs(tmp_path, np.random.default_rng(11), epsg=4490, with_ids=True)
+    result = CliRunner().invoke(main, ["overlap", "--elements", str(elements), "--redlines", str(red),
+                                       "--out", str(tmp_path / "out"), "--chunk-mb", "5", "--workers", "2"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --chunk-mb: given together with --workers; fix: read in chunks on this machine (--chunk-mb) "
+        "or share the work on Dask, not both"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_scratch_file_that_cannot_be_written_is_one_clear_error(tmp_path, monkeypatch):
+    # GDAL fails to write the spill (a full TMPDIR): one line naming it and TMPDIR, nothing left behind
+    write = gpkg.pyogrio.write_arrow
+
+    def full(reader, path, **options):
+        if Path(path).name == "spill.gpkg":
+            raise DataLayerError("sqlite3_exec(COMMIT) failed: database or disk is full")
+        return write(reader, path, **options)
+
+    monkeypatch.setattr(gpkg.pyogrio, "write_arrow", full)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    elements, red, projects = inputs(tmp_path, np.random.default_rng(12), epsg=4490, with_ids=True, everywhere=True)
+    result = CliRunner().invoke(main, ["overlap", "--elements", str(elements), "--redlines", str(red), "--out",
+                                       str(tmp_path / "out"), "--chunk-mb", "0.05", "--quiet"])
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'scratch'}/spatial-") and "spill.gpkg: could not be written" in line
+    assert "database or disk is full" in line and "set TMPDIR to a folder with room" in line
+    assert not (tmp_path / "out").exists() and not any((tmp_path / "scratch").iterdir())

@@ -67,6 +67,9 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
     if workers is not None and scheduler is not None:
         raise InputError.one("--workers", "", "given together with --scheduler",
                              "use --workers N for a local cluster or --scheduler ADDRESS for an existing one")
+    if chunk_mb is not None and (workers is not None or scheduler is not None):
+        raise InputError.one("--chunk-mb", "", f"given together with {'--workers' if workers else '--scheduler'}",
+                             "read in chunks on this machine (--chunk-mb) or share the work on Dask, not both")
     # the workbook's worker starts now and writes each table on the other core as soon as it is ready
     with Stages(quiet=quiet) as stages, overlap_workbook() as book, ExitStack() as scratch:
         with stages.stage("reading elements and projects"):
