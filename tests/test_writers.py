@@ -269,3 +269,16 @@ def test_numbers_are_written_at_the_precision_they_mean_in_every_format(tmp_path
         assert {k: read[k].iloc[0] for k in want} == want
         xy = np.asarray(read.geometry.iloc[0].exterior.coords)
         assert np.array_equal(xy, np.round(xy, places)) and not np.array_equal(xy, np.round(xy, places - 1))
+
+
+def test_wkb_array_holds_the_same_values_as_pyarrows_conversion():
+    import pyarrow as pa
+    import shapely
+
+    from spatial.io.gpkg import wkb_array
+
+    geoms = shapely.buffer(shapely.points(np.arange(40.0).reshape(20, 2)), 1.0 + np.arange(20))
+    for wkb in (shapely.to_wkb(geoms), shapely.to_wkb(geoms[:1]), np.empty(0, dtype=object)):
+        got = wkb_array(wkb)
+        assert got.type == pa.binary()
+        assert got.equals(pa.array(wkb, pa.binary()))
