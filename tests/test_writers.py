@@ -225,6 +225,10 @@ def test_report_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         _report(tmp_path)
     assert _files(tmp_path) == ["elements.csv"] and (tmp_path / "elements.csv").read_bytes() == b"old"
+    # into folders that did not exist: none is left behind, and a folder that existed stays
+    with pytest.raises(RuntimeError, match="disk full"):
+        _report(tmp_path / "new" / "out")
+    assert not (tmp_path / "new").exists() and tmp_path.is_dir()
 
 
 # --- GeoJSON layers ---------------------------------------------------------------------------

@@ -28,20 +28,30 @@ def atomic_files(folder: str | Path, names: list[str]) -> Iterator[list[Path]]:
     The temporary files lie in a hidden folder of their own inside ``folder`` (same file
     system, so each rename is atomic; room for side files such as a GeoPackage's journal).
     Every file is complete before the first is renamed, and the hidden folder is removed
-    whatever happens: a failure leaves nothing half-written behind.
+    whatever happens: a failure leaves nothing half-written behind, not even the folders this
+    call created.
     """
     folder = Path(folder)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # removed again if nothing is written
     folder.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{names[0]}.", suffix=".tmp", dir=folder))
     try:
-        tmps = [tmp_dir / name for name in names]
-        yield tmps
-        for tmp in tmps:
-            os.chmod(tmp, 0o644)
-        for tmp in tmps:
-            os.replace(tmp, folder / tmp.name)
-    finally:
-        shutil.rmtree(tmp_dir)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{names[0]}.", suffix=".tmp", dir=folder))
+        try:
+            tmps = [tmp_dir / name for name in names]
+            yield tmps
+            for tmp in tmps:
+                os.chmod(tmp, 0o644)
+            for tmp in tmps:
+                os.replace(tmp, folder / tmp.name)
+        finally:
+            shutil.rmtree(tmp_dir)
+    except BaseException:
+        for path in made:  # innermost first; a folder something else wrote into stays
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
 
 
 @contextmanager
