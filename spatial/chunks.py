@@ -41,7 +41,7 @@ from shapely import STRtree
 from . import combine
 from .crs import gk_zone_epsg, to_lonlat
 from .errors import InputError
-from .io.gpkg import Spill
+from .io.stream import Spill
 from .io.vector import read_vector, resolve_layer
 from .nearby import Selection, declared_crs, layer_attributes, layer_boxes, reach
 from .overlap import count_spans, lonlat, overlap_elements, overlap_projects

@@ -18,7 +18,7 @@ from pyogrio.errors import DataLayerError
 from spatial import chunks
 from spatial.chunks import _cgroup_room, feature_bytes, file_bytes, plan_chunks
 from spatial.cli import main
-from spatial.io import gpkg
+from spatial.io import stream
 from spatial.nearby import select_redlines
 from spatial.overlap import lonlat
 
@@ -36,8 +36,8 @@ def _chunks_read(out) -> int:
 def test_chunks_give_the_files_of_one_read(tmp_path, monkeypatch, epsg, with_ids, fmt):
     # many small write batches, read back in batches of another size: GDAL commits one transaction
     # per batch written (the file's change counter), so the spill must cut them as one read does
-    monkeypatch.setattr(gpkg, "WRITE_BATCH", 64)
-    monkeypatch.setattr(gpkg.Spill, "READ_BATCH", 50)
+    monkeypatch.setattr(stream, "WRITE_BATCH", 64)
+    monkeypatch.setattr(stream.Spill, "READ_BATCH", 50)
     # the projects' reach bounded by boxes only, or by red-line vertices read beforehand too
     monkeypatch.setattr(chunks, "PROJECT_PASSES", 0 if fmt == "geojson" else 10**6)
     elements, red, projects = inputs(tmp_path, np.random.default_rng(6), epsg=epsg, with_ids=with_ids,
@@ -156,14 +156,14 @@ def test_chunks_with_dask_is_one_clear_error(tmp_path):
 
 def test_a_scratch_file_that_cannot_be_written_is_one_clear_error(tmp_path, monkeypatch):
     # GDAL fails to write the spill (a full TMPDIR): one line naming it and TMPDIR, nothing left behind
-    write = gpkg.pyogrio.write_arrow
+    write = stream.pyogrio.write_arrow
 
     def full(reader, path, **options):
         if Path(path).name == "spill.gpkg":
             raise DataLayerError("sqlite3_exec(COMMIT) failed: database or disk is full")
         return write(reader, path, **options)
 
-    monkeypatch.setattr(gpkg.pyogrio, "write_arrow", full)
+    monkeypatch.setattr(stream.pyogrio, "write_arrow", full)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
     (tmp_path / "scratch").mkdir()
     elements, red, projects = inputs(tmp_path, np.random.default_rng(12), epsg=4490, with_ids=True, everywhere=True)

@@ -279,7 +279,7 @@ def test_wkb_array_holds_the_same_values_as_pyarrows_conversion():
     import pyarrow as pa
     import shapely
 
-    from spatial.io.gpkg import wkb_array
+    from spatial.io.stream import wkb_array
 
     geoms = shapely.buffer(shapely.points(np.arange(40.0).reshape(20, 2)), 1.0 + np.arange(20))
     for wkb in (shapely.to_wkb(geoms), shapely.to_wkb(geoms[:1]), np.empty(0, dtype=object)):

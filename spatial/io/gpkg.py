@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import errno
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Mapping
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
-import pyarrow as pa
 import pyogrio
-import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 
-from ..overlap import count_spans
 from ..qgis import layer_qml
-from .files import MULTI, atomic_path, by_id, multi_parts
-from .precision import rounded, rounded_geometries
+from .files import atomic_path
+from .stream import GEOMETRY, Spill, layer_stream, write_arrow
 
-#: Name of the geometry column in every layer (GDAL's default for GeoPackage).
-GEOMETRY = "geom"
 #: Written into every timestamp GDAL and QGIS keep, so that rebuilding gives the same bytes.
 FIXED_TIME = "2000-01-01T00:00:00.000Z"
-#: Features, and vertices, rounded, encoded and written at once (the layer is appended to in batches).
-WRITE_BATCH = 4096
-WRITE_VERTICES = 262_144
 _STYLES_DDL = """CREATE TABLE layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),
 f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
 styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"""
@@ -38,147 +26,6 @@ _STYLES_CONTENT = """INSERT INTO gpkg_contents (table_name, data_type, identifie
 VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?)"""
 
 
-def wkb_array(wkb: np.ndarray) -> pa.Array:
-    """An Arrow binary array of the WKB ``bytes`` in ``wkb`` (no None; under 2 GiB, as a write batch is),
-    built from one joined buffer and its offsets: ``pa.array`` converts an object array value by
-    value, ten times slower."""
-    offsets = np.zeros(len(wkb) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, wkb), dtype=np.int64, count=len(wkb)), out=offsets[1:])
-    if offsets[-1] >= 2**31:
-        raise OverflowError(f"{offsets[-1]} bytes of WKB in one batch: more than an Arrow binary array holds")
-    return pa.Array.from_buffers(pa.binary(), len(wkb), [None, pa.py_buffer(offsets.astype(np.int32)),
-                                                         pa.py_buffer(b"".join(wkb))])
-
-
-def _arrow_batches(rows: gpd.GeoDataFrame, epsg: int, *, multi: bool) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """The layer's schema and its rows as Arrow batches (:func:`_batches`): attributes rounded (typed
-    once for the whole layer; a column of nothing but NULL is text), coordinates rounded (and
-    with ``multi`` single parts made one-part multi geometries) one batch at a time, geometry as
-    WKB in column :data:`GEOMETRY`."""
-    attrs = pa.Table.from_pandas(pd.DataFrame(rounded(rows.drop(columns=rows.geometry.name))), preserve_index=False)
-    attrs = attrs.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in attrs.schema]))
-    schema = attrs.schema.append(pa.field(GEOMETRY, pa.binary()))
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for part in _batches(shapely.get_num_coordinates(rows.geometry.values)):
-            geoms = rounded_geometries(rows.geometry.values[part], epsg)
-            wkb = wkb_array(shapely.to_wkb(multi_parts(geoms) if multi else geoms))
-            table = attrs.slice(part.start, part.stop - part.start).append_column(GEOMETRY, wkb)
-            yield from table.combine_chunks().to_batches()
-
-    return schema, batches()
-
-
-def _write_arrow(reader: pa.RecordBatchReader, path: Path, **options) -> None:
-    """:func:`pyogrio.write_arrow`, with GDAL's failure to write (no space left, no permission) raised
-    as an :class:`OSError` that names the file (the CLI says it in one line)."""
-    try:
-        pyogrio.write_arrow(reader, path, **options)
-    except (DataSourceError, DataLayerError) as exc:
-        raise OSError(errno.EIO, f"could not be written ({str(exc).splitlines()[0][:160]})", str(path)) from None
-
-
-class Spill:
-    """A layer too large for memory: rows appended a part at a time to a scratch GeoPackage in
-    ``folder`` (coordinates and attributes rounded, single parts made multi, no index), and
-    streamed back sorted by id (SQLite sorts on disk) into :func:`write_gpkg`, in the batches the
-    whole layer would be written in: the same bytes. Ids and vertex counts stay in memory."""
-
-    LAYER = "rows"
-    #: Rows read back at a time (a few huge pieces at most in memory).
-    READ_BATCH = 256
-
-    def __init__(self, folder: str | Path, *, epsg: int = 4326) -> None:
-        self.path = Path(folder) / "spill.gpkg"
-        self.epsg = epsg
-        self.columns: list[str] | None = None
-        self.rows = 0
-        self._ids: list[np.ndarray] = []
-        self._vertices: list[np.ndarray] = []
-
-    def append(self, rows: gpd.GeoDataFrame) -> None:
-        """Add ``rows`` (any CRS; every part with the same columns) to the layer; parts without rows are skipped."""
-        if not len(rows):
-            return
-        schema, batches = _arrow_batches(rows.to_crs(self.epsg), self.epsg, multi=True)
-        try:
-            _write_arrow(pa.RecordBatchReader.from_batches(schema, batches), self.path, layer=self.LAYER,
-                         driver="GPKG", geometry_name=GEOMETRY, geometry_type="Unknown", crs=f"EPSG:{self.epsg}",
-                         encoding="UTF-8", append=self.rows > 0, layer_options={"SPATIAL_INDEX": "NO"})
-        except OSError as exc:
-            raise OSError(exc.errno, f"{exc.strerror}: the scratch file of a run in chunks, in TMPDIR "
-                          "(set TMPDIR to a folder with room)", exc.filename) from None
-        self.columns = [c for c in rows.columns if c != rows.geometry.name]
-        self.rows += len(rows)
-        self._ids.append(rows["id"].to_numpy(dtype=str))
-        self._vertices.append(shapely.get_num_coordinates(rows.geometry.values))
-
-    @contextmanager
-    def by_id(self) -> Iterator[pa.RecordBatchReader]:
-        """The rows sorted by ``id`` as a stream of Arrow batches (geometry: WKB in column :data:`GEOMETRY`),
-        cut as :func:`_batches` cuts the layer."""
-        ids = np.concatenate(self._ids)  # SQLite's order: UTF-8 bytes, that is code points, as numpy's
-        spans = _batches(np.concatenate(self._vertices)[np.argsort(ids, kind="stable")])
-        with pyogrio.open_arrow(self.path, sql=f'SELECT * FROM "{self.LAYER}" ORDER BY id', use_pyarrow=True,
-                                batch_size=self.READ_BATCH) as (meta, reader):
-            name = meta["geometry_name"] or "wkb_geometry"
-            schema = pa.schema([f.with_name(GEOMETRY) if f.name == name else f for f in reader.schema])
-            yield pa.RecordBatchReader.from_batches(schema, _recut(reader, spans, schema))
-
-    def read(self) -> gpd.GeoDataFrame:
-        """The rows sorted by ``id``, in memory (for writers that take a whole layer)."""
-        rows = pyogrio.read_dataframe(self.path, sql=f'SELECT * FROM "{self.LAYER}" ORDER BY id')
-        return rows.set_crs(self.epsg, allow_override=True)
-
-
-def _recut(batches: Iterator[pa.RecordBatch], spans: list[slice], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The rows of ``batches`` again, one batch per slice of ``spans`` (consecutive, from row 0), under ``schema``."""
-    held: list[pa.RecordBatch] = []
-    count = 0
-    for span in spans:
-        size = span.stop - span.start
-        while count < size:
-            batch = next(batches)
-            held.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-            count += len(batch)
-        rows = pa.Table.from_batches(held, schema=schema)
-        yield from rows.slice(0, size).combine_chunks().to_batches()
-        held, count = rows.slice(size).to_batches(), count - size
-
-
-def _geometry_type(layer: gpd.GeoDataFrame, *, multi: bool) -> str:
-    """The layer's geometry type for GDAL: the one type of all its geometries (single parts
-    counted as multi with ``multi``), else ``Unknown`` (any)."""
-    kinds = set(layer.geometry[~layer.geometry.is_empty].dropna().geom_type)
-    if multi:
-        kinds = {MULTI.get(kind, kind) for kind in kinds}
-    return kinds.pop() if len(kinds) == 1 else "Unknown"
-
-
-def _batches(vertices: np.ndarray) -> list[slice]:
-    """Row slices of at most :data:`WRITE_BATCH` features and about :data:`WRITE_VERTICES` vertices (rows'
-    ``vertices``, see :func:`spatial.overlap.count_spans`); one empty slice for an empty layer, which
-    creates it. GDAL writes each batch in a transaction of its own (the file's change counter)."""
-    spans = count_spans(vertices, WRITE_VERTICES) or [slice(0, 0)]
-    return [slice(a, min(a + WRITE_BATCH, s.stop)) for s in spans
-            for a in range(s.start, max(s.stop, s.start + 1), WRITE_BATCH)]
-
-
-@contextmanager
-def _layer_stream(layer: gpd.GeoDataFrame | Spill, epsg: int, *, multi: bool
-                  ) -> Iterator[tuple[pa.RecordBatchReader, str]]:
-    """A layer's rows sorted by id as Arrow batches for GDAL, and its geometry type."""
-    if isinstance(layer, Spill):
-        if layer.epsg != epsg or not multi:
-            raise ValueError(f"a spilled layer is written as it was spilled: EPSG:{layer.epsg}, multi geometries")
-        with layer.by_id() as reader:
-            yield reader, "MultiPolygon"
-        return
-    rows = by_id(layer).to_crs(epsg)
-    schema, batches = _arrow_batches(rows, epsg, multi=multi)
-    yield pa.RecordBatchReader.from_batches(schema, batches), _geometry_type(rows, multi=multi)
-
-
 def write_gpkg(path: str | Path, frames: Mapping[str, gpd.GeoDataFrame | Spill], *, epsg: int = 4490,
                compact: bool = True, multi: bool = False, titles: Mapping[str, tuple[str, str]] | None = None,
                official_redlines: bool = False) -> Path:
@@ -186,7 +33,7 @@ def write_gpkg(path: str | Path, frames: Mapping[str, gpd.GeoDataFrame | Spill],
 
     Each layer is reprojected to ``epsg``, sorted by id, rounded (attributes and coordinates,
     see :mod:`spatial.io.precision`), spatially indexed (R-tree) and given its QGIS style (see :func:`spatial.qgis.layer_qml`); timestamps are :data:`FIXED_TIME`.
-    Rows go to GDAL as a stream of Arrow batches (:func:`_arrow_batches`): one pass, bounded
+    Rows go to GDAL as a stream of Arrow batches (:func:`spatial.io.stream.layer_stream`): one pass, bounded
     memory, the R-tree built once at the end.
     ``compact`` rewrites the file without free pages (SQLite VACUUM): smaller, but a second
     pass over the whole file, which large outputs skip (their bytes are reproducible either way).
@@ -198,8 +45,8 @@ def write_gpkg(path: str | Path, frames: Mapping[str, gpd.GeoDataFrame | Spill],
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIME})
         try:
             for name, gdf in frames.items():
-                with _layer_stream(gdf, epsg, multi=multi) as (reader, geometry_type):
-                    _write_arrow(reader, tmp, layer=name, driver="GPKG", geometry_name=GEOMETRY,
+                with layer_stream(gdf, epsg, multi=multi) as (reader, geometry_type):
+                    write_arrow(reader, tmp, layer=name, driver="GPKG", geometry_name=GEOMETRY,
                                  geometry_type=geometry_type, crs=f"EPSG:{epsg}", encoding="UTF-8",
                                  layer_options={"SPATIAL_INDEX": "YES"}, dataset_options={"VERSION": "1.2"})
         finally:

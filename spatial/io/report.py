@@ -17,8 +17,9 @@ import pandas as pd
 from .cells import neutralised
 from .csvt import write_csvt
 from .files import as_multi, atomic_files, atomic_path, write_geojson, write_geoparquet
-from .gpkg import Spill, write_gpkg
+from .gpkg import write_gpkg
 from .precision import rounded
+from .stream import Spill
 from .xlsx import Sheet, WorkbookProcess, write_workbook
 
 #: Encoding of every CSV written here: UTF-8 with a byte-order mark, which Excel needs to show Chinese.
