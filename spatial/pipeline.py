@@ -12,11 +12,11 @@ import pandas as pd
 import shapely
 
 from .boundaries import district_boundary
+from .crs import ellipsoidal_area_m2
 from .errors import InputError, ProblemList
 from .gazetteer import features_from_frame, name_index, places_from_table
-from .crs import ellipsoidal_area_m2
 from .geometry import Frame, build_elements, finish, township_cells
-from .io import files, inputs
+from .io import geofiles, inputs
 from .io.tables import read_table
 from .layers import DistrictLayers, StructureInfo
 from .overlap import overlap_elements, overlap_projects, polygonal
@@ -118,7 +118,7 @@ def load_boundary(data: DataDir, spec: PlanSpec) -> gpd.GeoDataFrame:
         return cached
     p = spec.plan
     boundary = district_boundary(p.adcode, province=p.province, city=p.city, district=p.district)
-    files.write_geojson(path, boundary)
+    geofiles.write_geojson(path, boundary)
     return inputs.read_boundary_cache(path)
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import settings
 from shapely.geometry import Polygon
 
-from spatial.io.files import write_geojson
+from spatial.io.geofiles import write_geojson
 
 REPO = Path(__file__).resolve().parents[1]
 # CI replays the same examples every run (a failure there is reproducible, never luck);

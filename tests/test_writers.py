@@ -19,7 +19,7 @@ from shapely.geometry import Polygon
 
 from spatial.crs import ellipsoidal_area_m2
 from spatial.io import report
-from spatial.io.files import write_geojson
+from spatial.io.geofiles import write_geojson
 from spatial.io.report import OVERLAP_FORMATS, sheet_blocks, write_overlap_report, write_xlsx
 from spatial.io.xlsx import WorkbookProcess
 
@@ -286,3 +286,26 @@ def test_wkb_array_holds_the_same_values_as_pyarrows_conversion():
         got = wkb_array(wkb)
         assert got.type == pa.binary()
         assert got.equals(pa.array(wkb, pa.binary()))
+
+
+def test_geoparquet_metadata_and_one_row_group_per_write_batch(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+    import shapely
+
+    from spatial.io import stream
+    from spatial.io.geofiles import write_geoparquet
+
+    monkeypatch.setattr(stream, "WRITE_BATCH", 2)
+    gdf = _overlaps().to_crs(4547)  # written in EPSG:4326 whatever it comes in
+    path = write_geoparquet(tmp_path / "o.parquet", gdf)
+    meta = pq.ParquetFile(path)
+    assert [meta.metadata.row_group(i).num_rows for i in range(meta.metadata.num_row_groups)] == [2, 1]
+    geo = json.loads(meta.metadata.metadata[b"geo"])
+    column = geo["columns"]["geometry"]
+    assert geo["primary_column"] == "geometry" and column["encoding"] == "WKB"
+    assert column["geometry_types"] == ["MultiPolygon"]
+    back = gpd.read_parquet(path)
+    assert back.crs.to_epsg() == 4326 and list(back["id"]) == ["e1--r1", "e2--r1", "e3--r2"]
+    assert column["bbox"] == list(shapely.total_bounds(back.geometry.values))
+    assert np.allclose(column["bbox"], [115.0, 26.0, 115.03, 26.01], atol=1e-6)
+    assert meta.schema_arrow.field("id").type == "string"

@@ -12,13 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
-
-from .precision import DEGREE_DECIMALS, rounded, rounded_geometries
-
-#: GDAL GeoJSON layer options: RFC 7946 (EPSG:4326, right-hand winding), coordinates to 6 places.
-GEOJSON_OPTIONS = {"RFC7946": "YES", "COORDINATE_PRECISION": str(DEGREE_DECIMALS)}
 
 
 @contextmanager
@@ -126,44 +120,3 @@ def as_multi(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     out[gdf.geometry.name] = multi_parts(gdf.geometry.values)
     return out
-
-
-def write_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, name: str | None = None, multi: bool = False) -> Path:
-    """Write RFC 7946 GeoJSON through GDAL, atomically and byte-for-byte reproducibly.
-
-    Features sorted by :func:`by_id`, properties in sorted key order and rounded by
-    :func:`spatial.io.precision.rounded`, coordinates in EPSG:4326 to 6 decimals; NaN and NA
-    are written as null.
-
-    Parameters
-    ----------
-    path
-        The file to write.
-    gdf
-        The layer.
-    name
-        The collection's ``name`` member (default: the file's stem).
-    multi
-        Write single parts as one-part multi geometries (GDAL converts while writing).
-    """
-    path = Path(path)
-    frame = rounded(by_id(gdf if gdf.crs is None else gdf.to_crs(4326)))
-    # rounded point by point here, as the other writers do: GDAL >= 3.9 rounds by GEOS set_precision,
-    # which turns a part that rounding collapses into a line (a GeometryCollection in a polygon layer)
-    frame[frame.geometry.name] = rounded_geometries(frame.geometry.values, 4326)
-    geometry = frame.geometry.name
-    frame = frame[sorted(c for c in frame.columns if c != geometry) + [geometry]]
-    with atomic_path(path) as tmp:  # pyogrio's use_arrow=True: no faster here, three times the memory
-        pyogrio.write_dataframe(frame, tmp, layer=name or path.stem, driver="GeoJSON", layer_options=GEOJSON_OPTIONS,
-                                promote_to_multi=multi)
-    return path
-
-
-def write_geoparquet(path: str | Path, gdf: gpd.GeoDataFrame) -> Path:
-    """Write GeoParquet (rows sorted by :func:`by_id`) atomically; same frame, same bytes. Attributes
-    and coordinates are rounded as in every other format (:mod:`spatial.io.precision`)."""
-    frame = rounded(by_id(gdf))
-    frame[frame.geometry.name] = rounded_geometries(frame.geometry.values, gdf.crs or 4326)
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
-    return Path(path)

@@ -14,7 +14,8 @@ from ..plans import PlanSpec
 from ..qgis import layer_qml
 from ..qgis_project import project_qgz
 from .csvt import write_csvt
-from .files import as_multi, staged_dir, write_bytes, write_geojson, write_text
+from .files import as_multi, staged_dir, write_bytes, write_text
+from .geofiles import write_geojson
 from .gpkg import write_gpkg
 from .report import write_csv, write_xlsx
 from .shapefile import write_shapefiles

@@ -16,7 +16,8 @@ import pandas as pd
 
 from .cells import neutralised
 from .csvt import write_csvt
-from .files import as_multi, atomic_files, atomic_path, write_geojson, write_geoparquet
+from .files import atomic_files, atomic_path
+from .geofiles import write_geojson, write_geoparquet
 from .gpkg import write_gpkg
 from .precision import rounded
 from .stream import Spill
@@ -93,16 +94,12 @@ def notes_table(notes: list[tuple[str, str]]) -> pd.DataFrame:
 
 
 def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame | Spill, fmt: str) -> None:
-    """Write the overlap pieces as MultiPolygons in ``fmt``; as GeoPackage, layer ``overlaps`` (spatial index, style).
-
-    Spilled pieces stream into a GeoPackage; the other formats take them into memory first.
-    """
-    if isinstance(overlaps, Spill) and fmt != "gpkg":
-        overlaps = overlaps.read()
+    """Write the overlap pieces as MultiPolygons in ``fmt``, streamed (a spilled layer never whole in memory);
+    as GeoPackage, layer ``overlaps`` (spatial index, style)."""
     if fmt == "gpkg":
         write_gpkg(path, {"overlaps": overlaps}, epsg=4326, compact=False, multi=True)
     elif fmt == "parquet":
-        write_geoparquet(path, as_multi(overlaps))
+        write_geoparquet(path, overlaps)
     else:
         write_geojson(path, overlaps, name="overlaps", multi=True)
 

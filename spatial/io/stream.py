@@ -119,11 +119,6 @@ class Spill:
             schema = pa.schema([f.with_name(GEOMETRY) if f.name == name else f for f in reader.schema])
             yield pa.RecordBatchReader.from_batches(schema, recut(reader, spans, schema))
 
-    def read(self) -> gpd.GeoDataFrame:
-        """The rows sorted by ``id``, in memory (for writers that take a whole layer)."""
-        rows = pyogrio.read_dataframe(self.path, sql=f'SELECT * FROM "{self.LAYER}" ORDER BY id')
-        return rows.set_crs(self.epsg, allow_override=True)
-
 
 def recut(batches: Iterator[pa.RecordBatch], spans: list[slice], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """The rows of ``batches`` again, one batch per slice of ``spans`` (consecutive, from row 0), under ``schema``."""

@@ -14,7 +14,8 @@ from pyogrio.errors import DataSourceError
 from pyproj import Transformer
 
 from ..crs import gk_zone_epsg, lonlat_as_is
-from ..errors import InputError, option as _opt
+from ..errors import InputError
+from ..errors import option as _opt
 
 GEOM_KINDS = {
     "polygon": {"Polygon", "MultiPolygon"},
