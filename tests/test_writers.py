@@ -309,3 +309,42 @@ def test_geoparquet_metadata_and_one_row_group_per_write_batch(tmp_path, monkeyp
     assert column["bbox"] == list(shapely.total_bounds(back.geometry.values))
     assert np.allclose(column["bbox"], [115.0, 26.0, 115.03, 26.01], atol=1e-6)
     assert meta.schema_arrow.field("id").type == "string"
+
+
+def test_report_calls_gdal_from_the_calling_thread(tmp_path, monkeypatch):
+    # pyogrio turns GDAL's errors into exceptions only in the thread that imported it; in another
+    # thread GDAL also prints them (a screenful of SQL on a full disk)
+    import threading
+
+    real, threads = pyogrio.write_arrow, []
+
+    def recording(reader, path, **options):
+        threads.append(threading.current_thread())
+        return real(reader, path, **options)
+
+    monkeypatch.setattr(pyogrio, "write_arrow", recording)
+    _report(tmp_path)
+    assert threads == [threading.current_thread()]
+
+
+def test_report_on_a_full_disk_names_the_file_it_was_writing_and_says_why(tmp_path, monkeypatch):
+    import os
+    from types import SimpleNamespace
+
+    from pyogrio.errors import DataLayerError
+
+    def full(reader, path, **options):
+        raise DataLayerError("Error while writing batch to OGR layer: sqlite3_exec(INSERT INTO gpkg_contents "
+                             "(table_name) VALUES ('x')) failed: no such table: gpkg_contents")
+
+    monkeypatch.setattr(pyogrio, "write_arrow", full)
+    with pytest.raises(OSError) as caught:
+        _report(tmp_path / "out")
+    assert caught.value.filename == str(tmp_path / "out" / "overlaps.gpkg")
+    assert caught.value.strerror == ("could not be written (Error while writing batch to OGR layer: SQLite failed: "
+                                     "no such table: gpkg_contents)")
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_bavail=3, f_frsize=4096))
+    with pytest.raises(OSError, match="no space left on its file system") as caught:
+        _report(tmp_path / "out")
+    assert caught.value.filename == str(tmp_path / "out" / "overlaps.gpkg")
+    assert not (tmp_path / "out").exists()

@@ -37,6 +37,10 @@ def atomic_files(folder: str | Path, names: list[str]) -> Iterator[list[Path]]:
                 os.chmod(tmp, 0o644)
             for tmp in tmps:
                 os.replace(tmp, folder / tmp.name)
+        except OSError as exc:  # say which file failed by its name, not the temporary one's
+            if exc.filename and Path(exc.filename).parent == tmp_dir:
+                exc.filename = str(folder / Path(exc.filename).name)
+            raise
         finally:
             shutil.rmtree(tmp_dir)
     except BaseException:

@@ -104,6 +104,13 @@ def _write_pieces(path: Path, overlaps: gpd.GeoDataFrame | Spill, fmt: str) -> N
         write_geojson(path, overlaps, name="overlaps", multi=True)
 
 
+def _write_tables(tables: list[tuple[Path, Path, pd.DataFrame]]) -> None:
+    """Write each (CSV path, CSVT path, table)."""
+    for csv, csvt, df in tables:
+        write_csv(csv, df)
+        write_csvt(csvt, df)
+
+
 def overlap_workbook() -> WorkbookProcess:
     """A worker for ``overlap.xlsx`` (sheets :data:`OVERLAP_SHEETS`): start it first, hand it the
     projects with :func:`add_projects` as soon as they are located, and give it to
@@ -152,12 +159,12 @@ def write_overlap_report(out_dir: str | Path, *, elements: pd.DataFrame, project
         worker.add(sheet_blocks("notes", notes_table(notes)))
         with atomic_files(out_dir, names) as (elements_csv, projects_csv, workbook, pieces, elements_csvt,
                                               projects_csvt), ThreadPoolExecutor(1) as pool:
-            # GDAL writes the pieces (releasing the GIL) while Python writes the tables
-            pieces_written = pool.submit(_write_pieces, pieces, overlaps, fmt)
-            write_csv(elements_csv, elements)
-            write_csv(projects_csv, projects)
-            write_csvt(elements_csvt, elements)
-            write_csvt(projects_csvt, projects)
-            pieces_written.result()
+            # the tables are written beside while the pieces are rounded and encoded (GEOS releases the
+            # GIL); GDAL is called from this thread, where pyogrio turns its errors into exceptions
+            # (in another, GDAL prints them too)
+            tables = pool.submit(_write_tables, [(elements_csv, elements_csvt, elements),
+                                                 (projects_csv, projects_csvt, projects)])
+            _write_pieces(pieces, overlaps, fmt)
+            tables.result()
             worker.finish(workbook)
     return [Path(out_dir) / name for name in names]

@@ -9,6 +9,8 @@ disk and streamed back give the same batches, so the same bytes in every format.
 from __future__ import annotations
 
 import errno
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,8 @@ GEOMETRY = "geom"
 #: Features, and vertices, rounded, encoded and written at once (a layer is appended to in batches).
 WRITE_BATCH = 4096
 WRITE_VERTICES = 262_144
+#: A file system with less room than this is taken as full when GDAL fails to write.
+FULL_BYTES = 1 << 20
 
 
 def wkb_array(wkb: np.ndarray) -> pa.Array:
@@ -64,12 +68,18 @@ def arrow_batches(rows: gpd.GeoDataFrame, epsg: int, *, multi: bool) -> tuple[pa
 
 
 def write_arrow(reader: pa.RecordBatchReader, path: Path, **options) -> None:
-    """:func:`pyogrio.write_arrow`, with GDAL's failure to write (no space left, no permission) raised
-    as an :class:`OSError` that names the file (the CLI says it in one line)."""
+    """:func:`pyogrio.write_arrow`, with GDAL's failure to write raised as an :class:`OSError` that
+    names the file (the CLI says it in one line): "no space left" when its file system has less
+    than :data:`FULL_BYTES` free (GDAL's own last words then are about a table the full disk kept
+    it from creating), else GDAL's message without the SQL it ran."""
     try:
         pyogrio.write_arrow(reader, path, **options)
     except (DataSourceError, DataLayerError) as exc:
-        raise OSError(errno.EIO, f"could not be written ({str(exc).splitlines()[0][:160]})", str(path)) from None
+        room = os.statvfs(Path(path).parent)
+        if room.f_bavail * room.f_frsize < FULL_BYTES:
+            raise OSError(errno.ENOSPC, "could not be written: no space left on its file system", str(path)) from None
+        said = re.sub(r"sqlite3_exec\(.*\) failed", "SQLite failed", str(exc).splitlines()[0])[:200]
+        raise OSError(errno.EIO, f"could not be written ({said})", str(path)) from None
 
 
 class Spill:
