@@ -18,8 +18,8 @@ they fit in one. :func:`overlap_in_chunks` then takes one chunk at a time:
 
 The files are byte-identical to one read's. Peak memory is that of about two chunks (a chunk and
 a batch of the features asked about), the elements and the projects, whatever the file's size;
-not bounded: a group of truly overlapping patches is read whole, and ``--format parquet`` and
-``geojson`` take the pieces back into memory to write them (the GeoPackage streams them).
+not bounded: a group of truly overlapping patches is read whole. The spilled pieces stream back
+into every output format a write batch at a time (:mod:`spatial.io.stream`).
 Distances are measured in the Gauss-Kruger zone of the middle of the elements' and the boxes'
 extent (a whole read takes the shapes' extent: the same zone unless that middle lies within a
 box margin of a zone's edge).
