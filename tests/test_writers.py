@@ -348,3 +348,38 @@ def test_report_on_a_full_disk_names_the_file_it_was_writing_and_says_why(tmp_pa
         _report(tmp_path / "out")
     assert caught.value.filename == str(tmp_path / "out" / "overlaps.gpkg")
     assert not (tmp_path / "out").exists()
+
+
+def _shapes() -> dict[str, list]:
+    """Batches of every kind a layer may hold: one type, single and multi parts, mixed, collections, empty, missing, 3D."""
+    import shapely
+    from shapely.geometry import GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon, Point
+
+    rng = np.random.default_rng(1)
+    polys = [shapely.buffer(Point(*(rng.random(2) * 10 + 110)), 0.01 + rng.random() * 0.01, quad_segs=2 + i % 7)
+             for i in range(20)]
+    polys = [p.difference(shapely.buffer(p.centroid, 0.003)) if i % 2 else p for i, p in enumerate(polys)]
+    multis = [MultiPolygon([polys[i], shapely.buffer(Point(*(rng.random(2) + 120)), 0.02)]) for i in range(5)]
+    lines = [LineString(rng.random((5, 2)) + 115) for _ in range(5)]
+    points = [Point(rng.random(2) + 114) for _ in range(5)]
+    return {"polygons": polys, "polygons and multi": polys + multis, "multipolygons": multis, "lines": lines,
+            "lines and multi": lines + [MultiLineString(lines[:2])], "points": points,
+            "points and multi": points + [MultiPoint(rng.random((3, 2)) + 114)], "mixed": polys + lines,
+            "collection": [GeometryCollection([polys[0], lines[0]])] + polys, "empty": polys + [Polygon()],
+            "missing": polys + [None], "3D": [shapely.force_3d(polys[0])] + polys}
+
+
+@pytest.mark.parametrize("kind", list(_shapes()))
+def test_rounded_wkb_gives_the_bytes_of_geos_rounding_and_encoding_one_by_one(kind):
+    import shapely
+
+    from spatial.io.files import multi_parts
+    from spatial.io.precision import rounded_geometries
+    from spatial.io.stream import rounded_wkb
+
+    geoms = np.array(_shapes()[kind], dtype=object)
+    for multi in (False, True):
+        for epsg in (4326, 4547):
+            expected = rounded_geometries(geoms, epsg)
+            expected = shapely.to_wkb(multi_parts(expected) if multi else expected)
+            assert rounded_wkb(geoms, epsg, multi=multi).to_pylist() == list(expected), (multi, epsg)

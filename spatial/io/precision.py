@@ -44,5 +44,10 @@ def rounded_geometries(geoms: np.ndarray, crs: object) -> np.ndarray:
     Point by point, as GDAL's ``COORDINATE_PRECISION`` does when it writes GeoJSON: areas
     and overlaps are measured before writing, on the unrounded shapes.
     """
-    places = DEGREE_DECIMALS if CRS.from_user_input(crs).is_geographic else METRE_DECIMALS
+    places = coordinate_decimals(crs)
     return shapely.transform(np.asarray(geoms, dtype=object), lambda c: np.round(c, places))
+
+
+def coordinate_decimals(crs: object) -> int:
+    """Decimal places of coordinates in ``crs``: :data:`DEGREE_DECIMALS` if geographic, else :data:`METRE_DECIMALS`."""
+    return DEGREE_DECIMALS if CRS.from_user_input(crs).is_geographic else METRE_DECIMALS

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import geoarrow.pyarrow as ga
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..overlap import count_spans
 from .files import MULTI, by_id, multi_parts
-from .precision import rounded, rounded_geometries
+from .precision import coordinate_decimals, rounded, rounded_geometries
 
 #: Name of the geometry column of every stream (GDAL's default for GeoPackage).
 GEOMETRY = "geom"
@@ -37,15 +38,61 @@ FULL_BYTES = 1 << 20
 
 
 def wkb_array(wkb: np.ndarray) -> pa.Array:
-    """An Arrow binary array of the WKB ``bytes`` in ``wkb`` (no None; under 2 GiB, as a write batch is),
-    built from one joined buffer and its offsets: ``pa.array`` converts an object array value by
-    value, ten times slower."""
+    """An Arrow binary array of the WKB ``bytes`` in ``wkb`` (None: null; under 2 GiB, as a write batch is),
+    built from one joined buffer, its offsets and validity: ``pa.array`` converts an object array
+    value by value, ten times slower."""
+    present = np.fromiter((w is not None for w in wkb), dtype=bool, count=len(wkb))
     offsets = np.zeros(len(wkb) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, wkb), dtype=np.int64, count=len(wkb)), out=offsets[1:])
+    np.cumsum(np.fromiter((len(w) if w is not None else 0 for w in wkb), dtype=np.int64, count=len(wkb)),
+              out=offsets[1:])
     if offsets[-1] >= 2**31:
         raise OverflowError(f"{offsets[-1]} bytes of WKB in one batch: more than an Arrow binary array holds")
-    return pa.Array.from_buffers(pa.binary(), len(wkb), [None, pa.py_buffer(offsets.astype(np.int32)),
-                                                         pa.py_buffer(b"".join(wkb))])
+    validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    return pa.Array.from_buffers(pa.binary(), len(wkb), [validity, pa.py_buffer(offsets.astype(np.int32)),
+                                                         pa.py_buffer(b"".join(w for w in wkb if w is not None))])
+
+
+#: shapely's type ids by family (points, lines, polygons).
+_FAMILY = {0: 0, 4: 0, 1: 1, 5: 1, 3: 2, 6: 2}
+#: The multi type id of each single one (points stay points: see :func:`spatial.io.files.multi_parts`).
+_MULTI_ID = {1: 5, 3: 6}
+
+
+def _one_array(geoms: np.ndarray, *, multi: bool) -> bool:
+    """Whether ``geoms`` fit one GeoArrow array of the type they are written as: one geometry type,
+    or with ``multi`` lines or polygons single and multi; none missing, empty or 3D."""
+    kinds = set(np.unique(shapely.get_type_id(geoms)).tolist())
+    families = {_FAMILY.get(k, -1) for k in kinds}
+    return (len(families) == 1 and -1 not in families and (len(kinds) == 1 or (multi and families != {0}))
+            and not shapely.is_empty(geoms).any() and not shapely.has_z(geoms).any())
+
+
+def rounded_wkb(geoms: np.ndarray, epsg: int, *, multi: bool) -> pa.Array:
+    """WKB of ``geoms`` (a write batch) as an Arrow binary array: coordinates rounded point by point
+    (:func:`spatial.io.precision.coordinate_decimals`), and with ``multi`` single lines and polygons
+    made one-part multi geometries.
+
+    A batch that fits one GeoArrow array (:func:`_one_array`; overlap pieces and most layers do) is
+    rounded as one coordinate array and encoded by GeoArrow's C library (``geoarrow.pyarrow.as_wkb``)
+    instead of GEOS cloning, rounding and encoding geometry by geometry: writing the national
+    benchmark's 302,770 pieces went from 5.9 to 3.9 s. Other batches go through GEOS. The bytes are
+    the same.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if not _one_array(geoms, multi=multi):
+        rounded = rounded_geometries(geoms, epsg)
+        return wkb_array(shapely.to_wkb(multi_parts(rounded) if multi else rounded))
+    kind, coords, offsets = shapely.to_ragged_array(geoms)
+    storage = pa.FixedSizeListArray.from_arrays(pa.array(np.round(coords, coordinate_decimals(epsg)).ravel()), 2)
+    for level in offsets:  # innermost first: rings (or parts), then polygons, then geometries
+        storage = pa.ListArray.from_arrays(pa.array(level.astype(np.int32)), storage)
+    kind = int(kind)
+    if multi and kind in _MULTI_ID:
+        storage, kind = pa.ListArray.from_arrays(pa.array(np.arange(len(geoms) + 1, dtype=np.int32)), storage), \
+            _MULTI_ID[kind]
+    native = {0: ga.point, 1: ga.linestring, 3: ga.polygon, 4: ga.multipoint, 5: ga.multilinestring,
+              6: ga.multipolygon}[kind]().with_coord_type(ga.CoordType.INTERLEAVED)
+    return ga.as_wkb(pa.ExtensionArray.from_storage(native, storage.cast(native.storage_type))).storage
 
 
 def arrow_batches(rows: gpd.GeoDataFrame, epsg: int, *, multi: bool) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -59,8 +106,7 @@ def arrow_batches(rows: gpd.GeoDataFrame, epsg: int, *, multi: bool) -> tuple[pa
 
     def batches() -> Iterator[pa.RecordBatch]:
         for part in write_spans(shapely.get_num_coordinates(rows.geometry.values)):
-            geoms = rounded_geometries(rows.geometry.values[part], epsg)
-            wkb = wkb_array(shapely.to_wkb(multi_parts(geoms) if multi else geoms))
+            wkb = rounded_wkb(rows.geometry.values[part], epsg, multi=multi)
             table = attrs.slice(part.start, part.stop - part.start).append_column(GEOMETRY, wkb)
             yield from table.combine_chunks().to_batches()
 
