@@ -136,6 +136,18 @@ def test_worker_error_is_raised_by_finish_and_leaves_nothing(tmp_path):
     assert _files(tmp_path) == [] and not book._scratch.exists()
 
 
+def test_a_worker_that_stopped_before_reading_everything_is_reported_not_the_broken_pipe(tmp_path):
+    # the worker stops (here: killed; also when it fails on a sheet) while sheets are still to be
+    # sent: what cannot be sent any more is not the error (it was a BrokenPipeError, by timing)
+    with pytest.raises(RuntimeError, match="worker stopped with exit code -9"), \
+            WorkbookProcess(["a"]) as book:
+        book._proc.kill()
+        book._proc.wait()
+        book.add(sheet_blocks("a", _elements()))
+        book.finish(tmp_path / "t.xlsx")
+    assert _files(tmp_path) == [] and not book._scratch.exists()
+
+
 def test_worker_refuses_a_sheet_twice_or_one_missing(tmp_path):
     with WorkbookProcess(["a", "b"]) as book:
         book.add(sheet_blocks("a", _elements()))

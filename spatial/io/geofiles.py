@@ -76,7 +76,7 @@ def write_geoparquet(path: str | Path, layer: gpd.GeoDataFrame | Spill) -> Path:
     in column :data:`GEOPARQUET_GEOMETRY`, one row group per write batch. The file's ``geo``
     metadata (geometry types, bounding box) is completed once every batch is written.
     """
-    types: set[str] = set()
+    types: set[int] = set()
     box = np.array([np.inf, np.inf, -np.inf, -np.inf])
     with layer_stream(layer, 4326, multi=True) as (reader, _), atomic_path(path) as tmp:
         schema = _plain(reader.schema)
@@ -84,8 +84,8 @@ def write_geoparquet(path: str | Path, layer: gpd.GeoDataFrame | Spill) -> Path:
             for batch in reader:
                 geoms = shapely.from_wkb(batch.column(GEOMETRY).to_numpy(zero_copy_only=False))
                 types.update(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
-                box = np.r_[np.minimum(box[:2], shapely.total_bounds(geoms)[:2]),
-                            np.maximum(box[2:], shapely.total_bounds(geoms)[2:])]
+                bounds = shapely.total_bounds(geoms)
+                box = np.r_[np.minimum(box[:2], bounds[:2]), np.maximum(box[2:], bounds[2:])]
                 columns = [(c.storage if isinstance(c, pa.ExtensionArray) else c).cast(f.type)
                            for c, f in zip(batch.columns, schema)]
                 writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
@@ -116,4 +116,3 @@ def _geo_metadata(types: set[int], box: np.ndarray) -> dict:
         column["bbox"] = box.tolist()
     return {"version": GEOPARQUET_VERSION, "primary_column": GEOPARQUET_GEOMETRY,
             "columns": {GEOPARQUET_GEOMETRY: column}}
-

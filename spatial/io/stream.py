@@ -131,7 +131,7 @@ def write_arrow(reader: pa.RecordBatchReader, path: Path, **options) -> None:
 class Spill:
     """A layer too large for memory: rows appended a part at a time to a scratch GeoPackage in
     ``folder`` (coordinates and attributes rounded, single parts made multi, no index), and
-    streamed back sorted by id (SQLite sorts on disk) into :func:`write_gpkg`, in the batches the
+    streamed back sorted by id (SQLite sorts on disk) into any layer writer, in the batches the
     whole layer would be written in: the same bytes. Ids and vertex counts stay in memory."""
 
     LAYER = "rows"
@@ -211,8 +211,9 @@ def write_spans(vertices: np.ndarray) -> list[slice]:
 
 @contextmanager
 def layer_stream(layer: gpd.GeoDataFrame | Spill, epsg: int, *, multi: bool
-                  ) -> Iterator[tuple[pa.RecordBatchReader, str]]:
-    """A layer's rows sorted by id as Arrow batches for GDAL, and its geometry type."""
+                ) -> Iterator[tuple[pa.RecordBatchReader, str]]:
+    """A layer's rows in ``epsg``, sorted by id, as Arrow batches (:func:`arrow_batches`; a spill's as
+    it was spilled), and its geometry type for GDAL (:func:`geometry_type`)."""
     if isinstance(layer, Spill):
         if layer.epsg != epsg or not multi:
             raise ValueError(f"a spilled layer is written as it was spilled: EPSG:{layer.epsg}, multi geometries")

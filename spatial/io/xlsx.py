@@ -135,7 +135,7 @@ class WorkbookProcess:
         self._sender.shutdown(cancel_futures=True)
         if self._proc is not None:
             if self._proc.poll() is None:
-                self._proc.stdin.close()  # no "close" message: the worker stops without writing
+                self._close_input()  # no "close" message: the worker stops without writing
                 try:
                     self._proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -157,6 +157,14 @@ class WorkbookProcess:
         except (BrokenPipeError, ValueError):  # the worker failed (finish() reports why) or we gave up
             pass
 
+    def _close_input(self) -> None:
+        """Close the worker's input. If the worker has stopped (an error it reports, or killed), what
+        is still buffered cannot be sent: that is not the error to report."""
+        try:
+            self._proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
     def add(self, blocks: Iterable[Sheet]) -> None:
         """Hand a table (the blocks of one of ``names``, each table once) to the worker."""
         for block in blocks:
@@ -175,7 +183,7 @@ class WorkbookProcess:
             return Path(shutil.move(self._scratch / "workbook.xlsx", path))
         self._send(None)
         self._sender.shutdown()
-        self._proc.stdin.close()
+        self._close_input()
         try:
             result = pickle.load(self._proc.stdout) if self._proc.wait() == 0 else None
         except EOFError:  # it said nothing
