@@ -39,6 +39,7 @@ import shapely
 from shapely import STRtree
 
 from . import combine
+from .arrays import unique
 from .crs import gk_zone_epsg, to_lonlat
 from .errors import InputError
 from .io.stream import Spill
@@ -258,12 +259,12 @@ def _with_overlapping(plan: ChunkPlan, own: np.ndarray, read) -> np.ndarray:
         outside = ~held[theirs]
         if not outside.any():
             break
-        near, touching = np.unique(theirs[outside]), np.unique(mine[outside])  # only these need reading
+        near, touching = unique(theirs[outside]), unique(mine[outside])  # only these need reading
         touching_shapes = read(frontier[touching]) if frontier_shapes is None else frontier_shapes[touching]
         found, found_shapes = [], []
         for span in count_spans(plan.weights[near], plan.chunk_bytes):
             batch, batch_shapes = near[span], read(near[span])
-            hit = np.unique(overlapping_pairs(touching_shapes, batch_shapes)[1])
+            hit = unique(overlapping_pairs(touching_shapes, batch_shapes)[1])
             found.append(batch[hit])
             found_shapes.append(batch_shapes[hit])
         frontier, frontier_shapes = np.concatenate(found), np.concatenate(found_shapes)
@@ -299,7 +300,7 @@ def _project_rows(plan: ChunkPlan, projects: np.ndarray, epsg: int, read):
     def near(shapes: np.ndarray) -> np.ndarray:
         found = STRtree(shapely.box(*shapely.bounds(shapes).T)).query(projects[placed], predicate="dwithin",
                                                                       distance=far)[0]
-        return placed[np.unique(found)]
+        return placed[unique(found)]
 
     return near
 
@@ -358,7 +359,7 @@ def overlap_in_chunks(plan: ChunkPlan, path: str | Path, *, layer: str | None, c
             tables.append(table)
             if near is not None:  # the first chunk measured also takes the projects without a shape
                 mine = near(redlines.geometry.to_numpy())
-                mine = mine if rows else np.union1d(mine, unplaced)
+                mine = mine if rows else unique(np.r_[mine, unplaced])
                 rows.append(mine)
                 ptables.append(overlap_projects(projects.iloc[mine], redlines, buffer_m=buffer_m, epsg=epsg)
                                if len(mine) or len(rows) == 1 else None)

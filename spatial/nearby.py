@@ -34,6 +34,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely import STRtree
 
+from .arrays import unique
 from .crs import lonlat_as_is
 from .io.vector import encoding_of, resolve_layer
 from .overlap import first_vertex, scale_bounds, to_zone
@@ -127,7 +128,7 @@ def needed(boxes: np.ndarray, targets: np.ndarray, projects: np.ndarray, epsg: i
         need[rest[near[1]]] = True
     frontier = np.flatnonzero(need) if not need.all() else np.empty(0, dtype=int)
     while len(frontier):  # boxes that meet a needed one, until none is added
-        hit = np.unique(tree.query(shapes[frontier], predicate="intersects")[1])
+        hit = unique(tree.query(shapes[frontier], predicate="intersects")[1])
         frontier = hit[~need[hit]]
         need[frontier] = True
     return need

@@ -35,6 +35,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely import STRtree
 
+from .arrays import in_sorted, unique
 from .crs import M2_PER_MU, ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 
 #: Candidate pairs whose boundaries meet, intersected per batch (bounds memory).
@@ -191,7 +192,7 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
     """
     if not len(ai):
         return np.zeros(0, dtype=bool)
-    ua, ub = np.unique(ai), np.unique(bi)
+    ua, ub = unique(ai), unique(bi)
 
     def cut(geoms: np.ndarray, target: bool) -> tuple[np.ndarray, np.ndarray]:
         return boundary_pieces(shapely.segmentize(geoms, BOUNDARY_STEP_DEG), TARGET_PIECE) if target else \
@@ -202,7 +203,7 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
         ((b, ub, False, bi), (a, a_is_target, ai)) if swap else ((a, ua, a_is_target, ai), (b, False, bi)))
     held_idx = held_idx[np.argsort(gpd.GeoSeries(held[held_idx]).hilbert_distance().to_numpy(), kind="stable")]
     width = np.int64(max(len(a), len(b)))
-    wanted = np.unique(ai.astype(np.int64) * width + bi)
+    wanted = unique(ai.astype(np.int64) * width + bi)
     met = [np.empty(0, dtype=np.int64)]
     in_run = np.zeros(len(held), dtype=bool)
     for run in vertex_spans(held[held_idx], 4 * PIECE_CHUNK_VERTICES):
@@ -212,28 +213,20 @@ def boundaries_meet(a: np.ndarray, b: np.ndarray, ai: np.ndarray, bi: np.ndarray
         owner = mine_held[owner]
         in_run[:] = False
         in_run[mine_held] = True
-        partners = np.unique(si[in_run[hi]])
+        partners = unique(si[in_run[hi]])
         small = shapely.get_num_coordinates(streamed[partners]) <= BOX_FILTER_VERTICES
         near, _ = tree.query(shapely.box(*shapely.bounds(streamed[partners[small]]).T))
-        partners = np.union1d(partners[small][np.unique(near)], partners[~small])
+        partners = unique(np.r_[partners[small][unique(near)], partners[~small]])
         for span in vertex_spans(streamed[partners], PIECE_CHUNK_VERTICES):
             mine = partners[span]
             lines, line_owner = cut(streamed[mine], streamed_target)
             qi, ti = tree.query(lines)  # boxes only: a prepared predicate per query piece costs more than it saves
             sa, sb = (mine[line_owner[qi]], owner[ti]) if swap else (owner[ti], mine[line_owner[qi]])
             key = sa.astype(np.int64) * width + sb
-            asked = _sorted_isin(key, wanted)  # candidate pairs only (a polygon's own pieces touch each other)
+            asked = in_sorted(key, wanted)  # candidate pairs only (a polygon's own pieces touch each other)
             hit = shapely.intersects(lines[qi[asked]], pieces[ti[asked]])
-            met.append(np.unique(key[asked][hit]))
-    return _sorted_isin(ai.astype(np.int64) * width + bi, np.unique(np.concatenate(met)))
-
-
-def _sorted_isin(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` for a sorted, unique ``sorted_set`` (a binary search: no hash table per call)."""
-    if not len(sorted_set):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values
+            met.append(unique(key[asked][hit]))
+    return in_sorted(ai.astype(np.int64) * width + bi, unique(np.concatenate(met)))
 
 
 def _box_within(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
@@ -600,7 +593,7 @@ def overlap_projects(projects: gpd.GeoDataFrame, redlines: gpd.GeoDataFrame, *, 
         first = np.diff(gi, prepend=-1) != 0
         dist[where[gi[first]]] = 0.0
         nearest[where[gi[first]]] = pi[first]
-        far = np.setdiff1d(where, where[gi])
+        far = where[~in_sorted(where, unique(where[gi]))]
         deep = np.flatnonzero(points & (dist == 0))
         # one search: the nearest boundary is the nearest red line from outside, and (red lines
         # being disjoint) the holder's own edge from inside

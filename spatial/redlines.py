@@ -20,6 +20,7 @@ import shapely
 from pyproj import Transformer
 from shapely import STRtree
 
+from .arrays import in_sorted, unique
 from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .errors import InputError
 from .io.vector import read_vector
@@ -118,8 +119,8 @@ def overlapping_pairs(geoms: np.ndarray, others: np.ndarray | None = None) -> tu
 
 
 def _owned(rows: np.ndarray, owned: np.ndarray | None) -> np.ndarray:
-    """Whether each layer row is among ``owned`` (all when None)."""
-    return np.ones(len(rows), dtype=bool) if owned is None else np.isin(rows, owned)
+    """Whether each layer row is among ``owned`` (sorted, no repeats; all when None)."""
+    return np.ones(len(rows), dtype=bool) if owned is None else in_sorted(rows, owned)
 
 
 def _dissolve_same_type(frame: pd.DataFrame, report: RepairReport, a: np.ndarray, b: np.ndarray,
@@ -312,6 +313,7 @@ def prepare_redlines(gdf: gpd.GeoDataFrame, *, source: str, official: bool,
                   index=data.index)
     geoms, invalid = clean_geometries(data.geometry.to_numpy())
     rows = data.index.to_numpy() if owned is not None else np.arange(len(data))  # (any index when not owned)
+    owned = None if owned is None else unique(owned)
     mine = _owned(rows, owned)
     report.features_in = int(mine.sum())
     report.repaired = int((invalid & mine).sum())
