@@ -79,29 +79,16 @@ def write_geoparquet(path: str | Path, layer: gpd.GeoDataFrame | Spill) -> Path:
     types: set[int] = set()
     box = np.array([np.inf, np.inf, -np.inf, -np.inf])
     with layer_stream(layer, 4326, multi=True) as (reader, _), atomic_path(path) as tmp:
-        schema = _plain(reader.schema)
+        schema = pa.schema([f.with_name(GEOPARQUET_GEOMETRY) if f.name == GEOMETRY else f for f in reader.schema])
         with pq.ParquetWriter(tmp, schema) as writer:
             for batch in reader:
                 geoms = shapely.from_wkb(batch.column(GEOMETRY).to_numpy(zero_copy_only=False))
                 types.update(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
                 bounds = shapely.total_bounds(geoms)
                 box = np.r_[np.minimum(box[:2], bounds[:2]), np.maximum(box[2:], bounds[2:])]
-                columns = [(c.storage if isinstance(c, pa.ExtensionArray) else c).cast(f.type)
-                           for c, f in zip(batch.columns, schema)]
-                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
             writer.add_key_value_metadata({"geo": json.dumps(_geo_metadata(types, box))})
     return Path(path)
-
-
-def _plain(schema: pa.Schema) -> pa.Schema:
-    """``schema`` as written to Parquet whatever the stream came from (pandas, or GDAL reading a
-    spill): text as ``string``, WKB as ``binary`` (not GDAL's ``geoarrow.wkb`` extension type), the
-    geometry column named :data:`GEOPARQUET_GEOMETRY`, no metadata."""
-    def plain(t: pa.DataType) -> pa.DataType:
-        t = t.storage_type if isinstance(t, pa.ExtensionType) else t
-        return pa.string() if pa.types.is_large_string(t) else pa.binary() if pa.types.is_large_binary(t) else t
-
-    return pa.schema([pa.field(GEOPARQUET_GEOMETRY if f.name == GEOMETRY else f.name, plain(f.type)) for f in schema])
 
 
 def _geo_metadata(types: set[int], box: np.ndarray) -> dict:

@@ -52,6 +52,14 @@ def wkb_array(wkb: np.ndarray) -> pa.Array:
                                                          pa.py_buffer(b"".join(w for w in wkb if w is not None))])
 
 
+def _plain_type(kind: pa.DataType) -> pa.DataType:
+    """The type a stream's column has whatever made it: text as ``string`` (pandas gives
+    ``large_string``), WKB as ``binary`` (GDAL reading a spill gives the ``geoarrow.wkb`` extension
+    type once geoarrow is loaded), so that a layer and its spill give the same batches."""
+    kind = kind.storage_type if isinstance(kind, pa.ExtensionType) else kind
+    return pa.string() if pa.types.is_large_string(kind) else pa.binary() if pa.types.is_large_binary(kind) else kind
+
+
 #: shapely's type ids by family (points, lines, polygons).
 _FAMILY = {0: 0, 4: 0, 1: 1, 5: 1, 3: 2, 6: 2}
 #: The multi type id of each single one (points stay points: see :func:`spatial.io.files.multi_parts`).
@@ -101,7 +109,8 @@ def arrow_batches(rows: gpd.GeoDataFrame, epsg: int, *, multi: bool) -> tuple[pa
     with ``multi`` single parts made one-part multi geometries) one batch at a time, geometry as
     WKB in column :data:`GEOMETRY`."""
     attrs = pa.Table.from_pandas(pd.DataFrame(rounded(rows.drop(columns=rows.geometry.name))), preserve_index=False)
-    attrs = attrs.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in attrs.schema]))
+    attrs = attrs.cast(pa.schema([f.with_type(pa.string() if pa.types.is_null(f.type) else _plain_type(f.type))
+                                  for f in attrs.schema]))
     schema = attrs.schema.append(pa.field(GEOMETRY, pa.binary()))
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -153,8 +162,8 @@ class Spill:
         schema, batches = arrow_batches(rows.to_crs(self.epsg), self.epsg, multi=True)
         try:
             write_arrow(pa.RecordBatchReader.from_batches(schema, batches), self.path, layer=self.LAYER,
-                         driver="GPKG", geometry_name=GEOMETRY, geometry_type="Unknown", crs=f"EPSG:{self.epsg}",
-                         encoding="UTF-8", append=self.rows > 0, layer_options={"SPATIAL_INDEX": "NO"})
+                        driver="GPKG", geometry_name=GEOMETRY, geometry_type="Unknown", crs=f"EPSG:{self.epsg}",
+                        encoding="UTF-8", append=self.rows > 0, layer_options={"SPATIAL_INDEX": "NO"})
         except OSError as exc:
             raise OSError(exc.errno, f"{exc.strerror}: the scratch file of a run in chunks, in TMPDIR "
                           "(set TMPDIR to a folder with room)", exc.filename) from None
@@ -172,19 +181,23 @@ class Spill:
         with pyogrio.open_arrow(self.path, sql=f'SELECT * FROM "{self.LAYER}" ORDER BY id', use_pyarrow=True,
                                 batch_size=self.READ_BATCH) as (meta, reader):
             name = meta["geometry_name"] or "wkb_geometry"
-            schema = pa.schema([f.with_name(GEOMETRY) if f.name == name else f for f in reader.schema])
+            schema = pa.schema([pa.field(GEOMETRY if f.name == name else f.name, _plain_type(f.type))
+                                for f in reader.schema])
             yield pa.RecordBatchReader.from_batches(schema, recut(reader, spans, schema))
 
 
 def recut(batches: Iterator[pa.RecordBatch], spans: list[slice], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The rows of ``batches`` again, one batch per slice of ``spans`` (consecutive, from row 0), under ``schema``."""
+    """The rows of ``batches`` again, one batch per slice of ``spans`` (consecutive, from row 0), under
+    ``schema`` (columns cast to its :func:`_plain_type` types)."""
     held: list[pa.RecordBatch] = []
     count = 0
     for span in spans:
         size = span.stop - span.start
         while count < size:
             batch = next(batches)
-            held.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+            columns = [(c.storage if isinstance(c, pa.ExtensionArray) else c).cast(f.type)
+                       for c, f in zip(batch.columns, schema)]
+            held.append(pa.RecordBatch.from_arrays(columns, schema=schema))
             count += len(batch)
         rows = pa.Table.from_batches(held, schema=schema)
         yield from rows.slice(0, size).combine_chunks().to_batches()
