@@ -44,7 +44,7 @@ from .crs import gk_zone_epsg, to_lonlat
 from .errors import InputError
 from .io.stream import Spill
 from .io.vector import read_vector, resolve_layer
-from .nearby import Selection, declared_crs, layer_attributes, layer_boxes, reach
+from .nearby import Selection, declared_crs, layer_attributes, layer_boxes, reach, sql_name
 from .overlap import count_spans, lonlat, overlap_elements, overlap_projects
 from .progress import Stages
 from .redlines import (
@@ -166,7 +166,7 @@ def plan_chunks(path: str | Path, *, layer: str | None, crs: str | None, option:
     declared = declared_crs(info, crs)
     if declared is None:
         return None  # the whole read says what is missing
-    fids, boxes, shaped = layer_boxes(src, layer, declared)
+    fids, boxes, shaped = layer_boxes(src, layer, declared, info)
     if selection is None:
         rows, extra = np.flatnonzero(shaped), layer_attributes(path, src, layer, fids)
     else:
@@ -198,8 +198,8 @@ def feature_bytes(path: str | Path, src: str, info: dict, fids: np.ndarray) -> n
     even = np.full(len(fids), size / max(len(fids), 1))
     try:
         if path.suffix.lower() == ".gpkg":
-            sizes = pyogrio.read_arrow(src, sql=f'SELECT length("{info["geometry_name"]}") AS n '
-                                       f'FROM "{info["layer_name"]}" ORDER BY fid',
+            sizes = pyogrio.read_arrow(src, sql=f'SELECT length({sql_name(info["geometry_name"])}) AS n '
+                                       f'FROM {sql_name(info["layer_name"])} ORDER BY {sql_name(info["fid_column"])}',
                                        read_geometry=False)[1]["n"].to_numpy(zero_copy_only=False)
         elif path.suffix.lower() == ".shp":
             shx = np.fromfile(path.with_suffix(".shx"), dtype=">i4", offset=100).reshape(-1, 2)

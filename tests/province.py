@@ -36,14 +36,17 @@ def province(rng: np.random.Generator) -> gpd.GeoDataFrame:
 PROVINCE = (113.9, 24.9, 116.1, 27.1)
 
 
-def inputs(tmp_path, rng: np.random.Generator, *, epsg: int, with_ids: bool, everywhere: bool = False):
-    """Red lines (GeoPackage in ``epsg``), elements (GeoJSON) and projects (GeoPackage): in the county
-    (:data:`AOI`), or with ``everywhere`` over the whole province, one project without a shape."""
+def inputs(tmp_path, rng: np.random.Generator, *, epsg: int, with_ids: bool, everywhere: bool = False,
+           shapefile: bool = False):
+    """Red lines (GeoPackage in ``epsg``, or a Shapefile with GBK attributes and no .cpg, as official
+    exports come), elements (GeoJSON) and projects (GeoPackage): in the county (:data:`AOI`), or with
+    ``everywhere`` over the whole province, one project without a shape."""
     red = province(rng)
     if not with_ids:
         red = red.drop(columns="id")
-    red_path = tmp_path / f"red-{epsg}-{with_ids}.gpkg"
-    pyogrio.write_dataframe(red.to_crs(epsg), red_path, promote_to_multi=True)
+    red_path = tmp_path / f"red-{epsg}-{with_ids}.{'shp' if shapefile else 'gpkg'}"
+    pyogrio.write_dataframe(red.to_crs(epsg), red_path, promote_to_multi=True, **({"encoding": "GBK"} if shapefile else {}))
+    red_path.with_suffix(".cpg").unlink(missing_ok=True)
     x0, y0, x1, y1 = PROVINCE if everywhere else AOI
     elements = gpd.GeoDataFrame({"id": ["e1", "e2", "e3"]}, geometry=[
         box(x0, y0, (x0 + x1) / 2, y1), box((x0 + x1) / 2, y0, x1, (y0 + y1) / 2),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,13 +13,15 @@ import shapely
 from province import inputs, overlap_run
 from shapely.geometry import box
 
-from spatial.nearby import lonlat_boxes, select_redlines
+from spatial.nearby import _gpkg_bounds, lonlat_boxes, select_redlines
 from spatial.overlap import lonlat
 
 
-@pytest.mark.parametrize(("epsg", "with_ids"), [(4490, True), (4547, True), (4490, False)])
-def test_reading_only_what_can_matter_gives_the_same_tables(tmp_path, epsg, with_ids):
-    elements, red, projects = inputs(tmp_path, np.random.default_rng(3), epsg=epsg, with_ids=with_ids)
+@pytest.mark.parametrize(("epsg", "with_ids", "shapefile"),
+                         [(4490, True, False), (4547, True, False), (4490, False, False), (4547, True, True)])
+def test_reading_only_what_can_matter_gives_the_same_tables(tmp_path, epsg, with_ids, shapefile):
+    elements, red, projects = inputs(tmp_path, np.random.default_rng(3), epsg=epsg, with_ids=with_ids,
+                                     shapefile=shapefile)
     near = overlap_run(elements, red, projects, tmp_path / "near")
     whole = overlap_run(elements, red, projects, tmp_path / "whole", "--all-redlines")
     for name in ("elements.csv", "projects.csv"):
@@ -35,6 +39,8 @@ def test_reading_only_what_can_matter_gives_the_same_tables(tmp_path, epsg, with
     read = notes["note"].str.extract(r"Read (\d+) of the layer's (\d+) features").dropna().astype(int)
     assert len(read) == 1 and read.iloc[0, 0] < read.iloc[0, 1] / 10, read
     assert read.iloc[0, 1] == 1605
+    # the whole layer's types, decoded as GBK from a Shapefile without .cpg too
+    assert "Red-line type taken from field 'type': 水土保持、水源涵养、生物多样性维护." in set(notes["note"])
 
 
 def test_selection_is_none_when_every_feature_is_needed(tmp_path):
@@ -56,3 +62,25 @@ def test_projected_boxes_hold_the_reprojected_shapes():
     boxes = lonlat_boxes(bounds, gpd.GeoSeries(crs=4547).crs)
     inner = shapely.bounds(shapes.values)
     assert (boxes[:, :2] <= inner[:, :2]).all() and (boxes[:, 2:] >= inner[:, 2:]).all()
+
+
+def test_geopackage_boxes_are_read_bounds_answer(tmp_path):
+    """Boxes from the blobs' headers (SQL) equal GDAL's from the shapes, with missing and empty shapes,
+    gaps in the feature ids and an odd layer name; other formats are left to read_bounds."""
+    rng = np.random.default_rng(6)
+    shapes = list(shapely.buffer(shapely.points(rng.uniform(114, 116, (50, 2))), rng.uniform(0.001, 0.1, 50)))
+    shapes[0], shapes[7] = None, shapely.Polygon()
+    frame = gpd.GeoDataFrame({"id": [f"r{i}" for i in range(50)]}, geometry=shapes, crs=4490)
+    path = tmp_path / "red.gpkg"
+    pyogrio.write_dataframe(frame, path, layer='红线 "a"')
+    with sqlite3.connect(path) as db:
+        db.execute('DELETE FROM "红线 ""a""" WHERE id IN (\'r3\', \'r4\')')
+    info = pyogrio.read_info(path, layer='红线 "a"')
+    fids, bounds = _gpkg_bounds(str(path), info)
+    want_fids, want = pyogrio.read_bounds(path, layer='红线 "a"')
+    assert np.array_equal(fids, want_fids) and len(fids) == 48
+    has_box = ~np.isnan(want).any(axis=0) & (want[2] > want[0])  # (read_bounds: zeros for an empty shape)
+    assert np.array_equal(bounds[:, has_box], want[:, has_box]) and np.isnan(bounds[:, ~has_box]).all()
+    assert has_box.sum() == 46
+    pyogrio.write_dataframe(frame, tmp_path / "red.geojson")
+    assert _gpkg_bounds(str(tmp_path / "red.geojson"), pyogrio.read_info(tmp_path / "red.geojson")) is None
