@@ -26,6 +26,7 @@ count every square metre once.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
@@ -59,6 +60,10 @@ PREPARE_VERTICES = 512
 MIN_PIECE_M2 = 0.005
 #: Threads sharing GEOS work (GEOS releases the GIL).
 THREADS = min(4, os.cpu_count() or 1)
+#: Held while geometries are prepared, asked and unprepared: the index lives on the (shared) geometry
+#: object, so one thread's ``destroy_prepared`` must not pull it from under another's question
+#: (``spatial overlap`` locates projects and intersects elements at once, on the same red lines).
+PREPARED = threading.Lock()
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
@@ -259,9 +264,10 @@ def inside_pairs(outer: np.ndarray, inner: np.ndarray, oi: np.ndarray, ii: np.nd
     starts = np.searchsorted(which[order], np.arange(len(outers) + 1))
     for span in vertex_spans(outer[outers], PIECE_CHUNK_VERTICES):
         mine = order[starts[span.start]:starts[span.stop]]
-        shapely.prepare(outer[outers[span]])
-        out[cand[mine]] = shapely.contains_xy(outer[oi[cand[mine]]], vertex[mine, 0], vertex[mine, 1])
-        shapely.destroy_prepared(outer[outers[span]])
+        with PREPARED:
+            shapely.prepare(outer[outers[span]])
+            out[cand[mine]] = shapely.contains_xy(outer[oi[cand[mine]]], vertex[mine, 0], vertex[mine, 1])
+            shapely.destroy_prepared(outer[outers[span]])
     return out
 
 
@@ -347,9 +353,10 @@ def contacts(geoms: np.ndarray, polys: np.ndarray) -> tuple[np.ndarray, np.ndarr
             inside = near.query(shapely.box(*shapely.bounds(polys[p])))
             if not len(inside):
                 continue
-            shapely.prepare(polys[p])
-            found_g.append(inside[shapely.intersects(polys[p], geoms[inside])])
-            shapely.destroy_prepared(polys[p])
+            with PREPARED:
+                shapely.prepare(polys[p])
+                found_g.append(inside[shapely.intersects(polys[p], geoms[inside])])
+                shapely.destroy_prepared(polys[p])
             found_p.append(np.full(len(found_g[-1]), p))
     g, p = np.concatenate(found_g), np.concatenate(found_p)
     order = np.lexsort((p, g))

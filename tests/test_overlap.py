@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import fiona
@@ -20,7 +21,7 @@ from shapely.geometry import Point, Polygon, box, mapping
 
 from spatial.cli import main
 from spatial.crs import ellipsoidal_area_m2
-from spatial.overlap import overlap_elements, overlap_projects
+from spatial.overlap import PREPARED, overlap_elements, overlap_projects
 from spatial.redlines import prepare_redlines
 
 GEOD = Geod(ellps="GRS80")
@@ -349,6 +350,26 @@ def test_engine_matches_plain_intersection_on_winding_patches():
     assert small["redline_m2"] == pytest.approx(small["area_m2"], rel=1e-12)  # element inside a patch
     assert small["redline_share"] == pytest.approx(1.0, rel=1e-12)
     assert overlaps["area_m2"].sum() == pytest.approx(plain.sum(), rel=1e-9)
+
+
+def test_prepared_geometries_are_one_thread_at_a_time(monkeypatch):
+    """The command locates projects while the elements are intersected, on the same red-line objects:
+    every prepare and its questions happen under the lock, and the answers are those of one thread."""
+    elements, raw = _winding_case()
+    reds, _ = prepare_redlines(raw, source="t", official=True)
+    rng = np.random.default_rng(5)
+    projects = layer([f"p{i:03d}" for i in range(600)],
+                     shapely.points(rng.uniform(114.95, 115.35, 600), rng.uniform(25.95, 26.35, 600)))
+    alone = overlap_projects(projects, reds, buffer_m=300, epsg=4547), overlap_elements(elements, reds)[0]
+    held, prepare = [], shapely.prepare
+    monkeypatch.setattr(shapely, "prepare", lambda g: (held.append(PREPARED.locked()), prepare(g)))
+    with ThreadPoolExecutor(1) as pool:
+        intersected = pool.submit(overlap_elements, elements, reds)
+        located = overlap_projects(projects, reds, buffer_m=300, epsg=4547)
+        together = located, intersected.result()[0]
+    assert len(held) == 5 and all(held)  # (contacts: the large patches near projects; inside_pairs)
+    pd.testing.assert_frame_equal(together[0], alone[0])
+    pd.testing.assert_frame_equal(together[1], alone[1])
 
 
 def test_project_distances_and_depths_match_brute_force_in_the_zone():

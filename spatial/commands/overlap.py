@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -112,12 +113,14 @@ def overlap(elements_path: Path, redlines_path: Path, projects_path: Path | None
             sheet_notes = add_projects(book, ptable)
         else:
             epsg = gk_epsg_of(elements, redlines)
-            if projects is not None:
-                with stages.stage("locating projects"):
+            # both questions at once: much of each is GEOS and numpy, which let the other thread run
+            with stages.stage("locating projects and intersecting elements with red lines" if projects is not None
+                              else "intersecting elements with red lines"), ThreadPoolExecutor(1) as pool:
+                intersected = pool.submit(overlap_elements, elements, redlines, types=report.types)
+                if projects is not None:
                     ptable = _named(overlap_projects(projects, redlines, buffer_m=buffer_m, epsg=epsg), projects)
-            sheet_notes = add_projects(book, ptable)  # the worker writes them while the elements are intersected
-            with stages.stage("intersecting elements with red lines"):
-                table, overlaps = overlap_elements(elements, redlines, types=report.types)
+                sheet_notes = add_projects(book, ptable)  # the workbook's worker writes them meanwhile
+                table, overlaps = intersected.result()
         project_note = f"{projects_path.name}: {len(projects)} projects; within_buffer = within {buffer_m:g} m" \
             if projects is not None else "no projects file given (--projects)"
         notes = [
