@@ -168,13 +168,15 @@ def boundary_pieces(geoms: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarra
     return lines, ring_owner[piece_ring]
 
 
-def first_vertex(geoms: np.ndarray, *, chunk: int = 65536) -> np.ndarray:
-    """The first coordinate of each geometry (NaN if empty), read in chunks to bound memory."""
+def first_vertex(geoms: np.ndarray, *, limit: int = 1 << 16) -> np.ndarray:
+    """The first coordinate of each geometry (NaN if empty), the coordinates copied out about ``limit``
+    at a time: a buffer that stays in cache (with the GIL held, copying all 5 M vertices of a layer
+    into fresh memory took 0.1 s, in runs of 65,536 0.012 s)."""
     out = np.full((len(geoms), 2), np.nan)
-    for begin in range(0, len(geoms), chunk):
-        count = shapely.get_num_coordinates(geoms[begin:begin + chunk])
-        has = np.flatnonzero(count)
-        out[begin + has] = shapely.get_coordinates(geoms[begin:begin + chunk])[(np.cumsum(count) - count)[has]]
+    count = shapely.get_num_coordinates(geoms)
+    for span in count_spans(count, limit):
+        has = np.flatnonzero(count[span])
+        out[span.start + has] = shapely.get_coordinates(geoms[span])[(np.cumsum(count[span]) - count[span])[has]]
     return out
 
 
