@@ -1,8 +1,15 @@
-"""Array helpers for the millions of keys the engine sorts and matches."""
+"""Array helpers for the millions of keys and shapes the engine sorts, matches and asks about."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+
+#: Threads for :func:`in_threads`.
+THREADS = min(4, os.cpu_count() or 1)
 
 
 def unique(values: np.ndarray) -> np.ndarray:
@@ -23,3 +30,14 @@ def in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
     return sorted_set[at] == values
+
+
+def in_threads(func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, least: int = 50_000) -> np.ndarray:
+    """``func(values)`` for a vectorised function that releases the GIL throughout (a GEOS predicate
+    such as ``shapely.is_valid``; not one that makes shapes), on ``values`` cut into :data:`THREADS`
+    parts at once; fewer than ``least`` values in this thread. ``is_valid`` on the national
+    benchmark's 202,500 red lines: 0.70 s in one thread, 0.36 s in two."""
+    if THREADS < 2 or len(values) < least:
+        return func(values)
+    with ThreadPoolExecutor(THREADS) as pool:
+        return np.concatenate(list(pool.map(func, np.array_split(values, THREADS))))

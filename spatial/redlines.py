@@ -20,7 +20,7 @@ import shapely
 from pyproj import Transformer
 from shapely import STRtree
 
-from .arrays import in_sorted, unique
+from .arrays import in_sorted, in_threads, unique
 from .crs import ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 from .errors import InputError
 from .io.vector import read_vector
@@ -236,7 +236,7 @@ def clean_geometries(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     geoms = np.asarray(geoms, dtype=object).copy()
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
-    invalid = ~shapely.is_valid(geoms) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    invalid = ~in_threads(shapely.is_valid, geoms) & ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
     geoms[invalid] = shapely.make_valid(geoms[invalid])
     other = ~np.isin(shapely.get_type_id(geoms), (3, 6)) | shapely.is_empty(geoms)  # (multi)polygons kept as they are
     geoms[other] = [polygonal(g) for g in geoms[other]]
