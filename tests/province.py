@@ -45,7 +45,8 @@ def inputs(tmp_path, rng: np.random.Generator, *, epsg: int, with_ids: bool, eve
     if not with_ids:
         red = red.drop(columns="id")
     red_path = tmp_path / f"red-{epsg}-{with_ids}.{'shp' if shapefile else 'gpkg'}"
-    pyogrio.write_dataframe(red.to_crs(epsg), red_path, promote_to_multi=True, **({"encoding": "GBK"} if shapefile else {}))
+    pyogrio.write_dataframe(red.to_crs(epsg), red_path, promote_to_multi=True,
+                            **({"encoding": "GBK"} if shapefile else {}))
     red_path.with_suffix(".cpg").unlink(missing_ok=True)
     x0, y0, x1, y1 = PROVINCE if everywhere else AOI
     elements = gpd.GeoDataFrame({"id": ["e1", "e2", "e3"]}, geometry=[

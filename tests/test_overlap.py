@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,9 +20,10 @@ from click.testing import CliRunner
 from pyproj import Geod, Transformer
 from shapely.geometry import Point, Polygon, box, mapping
 
+from spatial import overlap
 from spatial.cli import main
 from spatial.crs import ellipsoidal_area_m2
-from spatial.overlap import PREPARED, overlap_elements, overlap_projects
+from spatial.overlap import overlap_elements, overlap_projects
 from spatial.redlines import prepare_redlines
 
 GEOD = Geod(ellps="GRS80")
@@ -361,13 +363,27 @@ def test_prepared_geometries_are_one_thread_at_a_time(monkeypatch):
     projects = layer([f"p{i:03d}" for i in range(600)],
                      shapely.points(rng.uniform(114.95, 115.35, 600), rng.uniform(25.95, 26.35, 600)))
     alone = overlap_projects(projects, reds, buffer_m=300, epsg=4547), overlap_elements(elements, reds)[0]
-    held, prepare = [], shapely.prepare
-    monkeypatch.setattr(shapely, "prepare", lambda g: (held.append(PREPARED.locked()), prepare(g)))
+
+    class Owned:  # the lock, and which thread holds it
+        def __init__(self) -> None:
+            self.lock, self.owner = threading.Lock(), None
+
+        def __enter__(self) -> None:
+            self.lock.acquire()
+            self.owner = threading.get_ident()
+
+        def __exit__(self, *exc) -> None:
+            self.owner = None
+            self.lock.release()
+
+    lock, held, prepare = Owned(), [], shapely.prepare
+    monkeypatch.setattr(overlap, "PREPARED", lock)
+    monkeypatch.setattr(shapely, "prepare", lambda g: (held.append(lock.owner == threading.get_ident()), prepare(g)))
     with ThreadPoolExecutor(1) as pool:
         intersected = pool.submit(overlap_elements, elements, reds)
         located = overlap_projects(projects, reds, buffer_m=300, epsg=4547)
         together = located, intersected.result()[0]
-    assert len(held) == 5 and all(held)  # (contacts: the large patches near projects; inside_pairs)
+    assert len(held) == 5 and all(held)  # each by the thread holding the lock (contacts; inside_pairs)
     pd.testing.assert_frame_equal(together[0], alone[0])
     pd.testing.assert_frame_equal(together[1], alone[1])
 
