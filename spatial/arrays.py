@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-#: Threads for :func:`in_threads`.
+#: Threads sharing GEOS and numpy work, which release the GIL (:func:`in_threads`, the engine's cuts, areas).
 THREADS = min(4, os.cpu_count() or 1)
 
 

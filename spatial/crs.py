@@ -8,12 +8,13 @@ distances are computed in the district's CGCS2000 3-degree Gauss-Kruger zone.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shapely
 from pyproj import CRS
+
+from .arrays import THREADS
 
 M2_PER_MU = 2000.0 / 3.0
 #: Names of coordinate systems that input files may declare for lon/lat columns.
@@ -36,9 +37,8 @@ _GRS80_A = 6378137.0
 _GRS80_E = np.sqrt(0.0066943800229008)
 #: Edges longer than this (degrees) are densified before measuring areas.
 MAX_EDGE_DEG = 0.01
-#: Vertices measured at once by :func:`ellipsoidal_area_m2` (a few floats each), and its threads.
+#: Vertices measured at once by :func:`ellipsoidal_area_m2` (a few floats each), on :data:`spatial.arrays.THREADS`.
 AREA_CHUNK_VERTICES = 1 << 18
-AREA_THREADS = min(4, os.cpu_count() or 1)
 #: Edges at least this long (squared degrees) go through ``shapely.segmentize``, which decides
 #: exactly which are longer than :data:`MAX_EDGE_DEG`; shorter ones are left as they are.
 _SHORT_EDGE_SQ = (MAX_EDGE_DEG * (1.0 - 1e-9)) ** 2
@@ -126,7 +126,7 @@ def ellipsoidal_area_m2(geoms, *, chunk: int = 8192) -> np.ndarray:
     measured as its rings say).
 
     Inputs are measured in chunks of at most ``chunk`` geometries and :data:`AREA_CHUNK_VERTICES`
-    vertices (bounded temporaries), on up to :data:`AREA_THREADS` threads (numpy and most of
+    vertices (bounded temporaries), on up to :data:`~spatial.arrays.THREADS` threads (numpy and most of
     shapely release the GIL).
     """
     arr = np.asarray(geoms, dtype=object).ravel()
@@ -135,8 +135,8 @@ def ellipsoidal_area_m2(geoms, *, chunk: int = 8192) -> np.ndarray:
                                                                AREA_CHUNK_VERTICES)),
                           np.arange(chunk, len(arr), chunk), len(arr)])
     spans = [arr[begin:end] for begin, end in zip(cuts[:-1], cuts[1:])]
-    if len(spans) > 1 and AREA_THREADS > 1:
-        with ThreadPoolExecutor(min(AREA_THREADS, len(spans))) as pool:
+    if len(spans) > 1 and THREADS > 1:
+        with ThreadPoolExecutor(min(THREADS, len(spans))) as pool:
             areas = list(pool.map(_simple_or_dense_areas, spans))
     else:
         areas = [_simple_or_dense_areas(span) for span in spans]

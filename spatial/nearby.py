@@ -151,7 +151,7 @@ def select_redlines(path: str | Path, *, layer: str | None, crs: str | None, opt
     src, layer = resolve_layer(path, layer=layer, geometry="polygon", option=option)
     try:
         return _select(path, src, layer, crs, targets, projects, epsg)
-    except (DataSourceError, CRSError, OSError, ValueError, KeyError, zlib.error):  # the full read says what is wrong
+    except (DataSourceError, DataLayerError, CRSError, OSError, ValueError, KeyError, zlib.error):  # the full read says what is wrong
         return None
 
 

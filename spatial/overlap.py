@@ -25,7 +25,6 @@ count every square metre once.
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,7 +35,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely import STRtree
 
-from .arrays import in_sorted, unique
+from .arrays import THREADS, in_sorted, unique
 from .crs import M2_PER_MU, ellipsoidal_area_m2, gk_zone_epsg, to_lonlat
 
 #: Candidate pairs whose boundaries meet, intersected per batch (bounds memory).
@@ -62,8 +61,6 @@ MIN_PIECE_M2 = 0.005
 #: vertices than this per geometry asked: the drop costs about 2 µs per geometry (1 M points: 1.9 s),
 #: cutting a vertex into pieces about 0.1 µs.
 NEAR_FILTER_VERTICES = 32
-#: Threads sharing GEOS work (GEOS releases the GIL).
-THREADS = min(4, os.cpu_count() or 1)
 #: Held while geometries are prepared, asked and unprepared: the index lives on the (shared) geometry
 #: object, so one thread's ``destroy_prepared`` must not pull it from under another's question
 #: (``spatial overlap`` locates projects and intersects elements at once, on the same red lines).
